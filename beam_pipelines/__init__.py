@@ -1,0 +1,1 @@
+"""Beam graphs of the cookbook: sources, RefineCode stages, sinks. Rules live in opencoder_jax."""

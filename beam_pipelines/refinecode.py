@@ -1,0 +1,221 @@
+"""The RefineCode pipeline graph: sources -> stages (in the paper's order) -> outputs.
+
+Outputs under the output directory:
+  documents-SSSSS-of-NNNNN.array_record   kept documents (UTF-8 JSON records)
+  stats.json                              input = kept + dropped, funnel, languages, metrics
+  drop_examples.jsonl                     a few dropped documents per reason (for the report)
+  dead_letter.jsonl                       records that could not be read (broken lines, ...)
+  config.gin                              the operative gin config
+Stages may add side files (e.g. dedup/ samples).
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+
+import apache_beam as beam
+import gin
+
+from beam_pipelines import sources, stats
+from beam_pipelines.array_record_io import ReadFromArrayRecord, WriteToArrayRecord
+from beam_pipelines.embedded_corpus import EmbeddedCorpusConfig, embedded_trees
+from beam_pipelines.stage import StageContext
+from opencoder_jax import document as docs
+from opencoder_jax.refinecode.preprocess import PreprocessConfig
+
+STAGE_ORDER = ("preprocess", "exact_dedup", "fuzzy_dedup", "transform", "filter", "sample")
+STATS_PREFIX = "_stats/stats"
+
+
+@gin.configurable
+@dataclasses.dataclass(frozen=True)
+class RefinecodeConfig:
+    stages: tuple[str, ...] = STAGE_ORDER
+    num_shards: int = 8
+    drop_examples_per_reason: int = 5
+
+
+def parse_stages(spec: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """'preprocess,filter' -> ('preprocess', 'filter'); must follow the paper's order."""
+    names = [s.strip() for s in spec.split(",")] if isinstance(spec, str) else list(spec)
+    names = [n for n in names if n]
+    unknown = [n for n in names if n not in STAGE_ORDER]
+    if unknown:
+        raise ValueError(f"unknown stage(s) {unknown}; stages are {', '.join(STAGE_ORDER)}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"a stage is listed twice in {names}")
+    order = [STAGE_ORDER.index(n) for n in names]
+    if order != sorted(order):
+        raise ValueError(f"stages {names} are out of order; the order is {', '.join(STAGE_ORDER)}")
+    if not names:
+        raise ValueError("no stages selected")
+    return tuple(names)
+
+
+def import_stage_modules(names=STAGE_ORDER) -> None:
+    """Import stage modules so their gin configurables exist before gin files are parsed."""
+    for name in names:
+        try:
+            importlib.import_module(f"beam_pipelines.stages.{name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"beam_pipelines.stages.{name}":
+                raise
+
+
+def make_stage(name: str, context: StageContext) -> beam.PTransform:
+    module = importlib.import_module(f"beam_pipelines.stages.{name}")
+    return module.make_stage(context)
+
+
+def _read_raw(p: beam.Pipeline, inputs: list[str], max_read_bytes: int):
+    """All raw inputs -> (files, read drops, document inputs)."""
+    files, drops, documents = [], [], []
+    for i, path in enumerate(inputs):
+        kind = sources.classify_input(path)
+        label = f"Input{i}_{kind}"
+        if kind == "tree":
+            out = p | label >> sources.ReadRepositoryTree(path, max_read_bytes)
+        elif kind == "jsonl":
+            out = p | label >> sources.ReadJsonl(path)
+        elif kind == "parquet":
+            out = p | label >> sources.ReadParquet(path)
+        else:
+            documents.append(p | label >> ReadFromArrayRecord(path.rstrip("/") + "/documents-*.array_record"))
+            continue
+        files.append(out["files"])
+        drops.append(out["drops"])
+    return files, drops, documents
+
+
+def _read_embedded(p: beam.Pipeline, corpus: EmbeddedCorpusConfig, max_read_bytes: int):
+    files, drops = [], []
+    for i, tree in enumerate(embedded_trees(corpus)):
+        out = p | f"Embedded{i}" >> sources.ReadRepositoryTree(
+            tree.root, max_read_bytes, tree.repo_prefix, tree.exclude, tree.max_repos, tree.include)
+        files.append(out["files"])
+        drops.append(out["drops"])
+    return files, drops
+
+
+def _flatten(p, pcolls, label):
+    if not pcolls:
+        return p | f"{label}Empty" >> beam.Create([])
+    if len(pcolls) == 1:
+        return pcolls[0]
+    return pcolls | label >> beam.Flatten()
+
+
+def build_refinecode(p: beam.Pipeline, inputs: list[str] | None, output_dir: str,
+                     config: RefinecodeConfig, corpus: EmbeddedCorpusConfig | None = None,
+                     preprocess: PreprocessConfig | None = None, show_progress: bool = False) -> dict:
+    """Add the whole pipeline to `p`; returns the main PCollections (for tests)."""
+    stages = parse_stages(config.stages)
+    preprocess = preprocess or PreprocessConfig()
+    max_read = preprocess.max_file_bytes + 1  # one byte more tells "too large" without reading it all
+    context = StageContext(output_dir=output_dir, temp_dir=output_dir.rstrip("/") + "/_tmp",
+                           num_shards=config.num_shards)
+    if inputs:
+        files, read_drops, doc_inputs = _read_raw(p, inputs, max_read)
+    else:
+        files, read_drops = _read_embedded(p, corpus or EmbeddedCorpusConfig(), max_read)
+        doc_inputs = []
+    if doc_inputs and files:
+        raise ValueError("mixing document shards with raw inputs in one run is not supported")
+    if files and stages[0] != "preprocess":
+        raise ValueError("raw inputs need the 'preprocess' stage first (documents dirs may skip it)")
+
+    entries, all_drops, all_metrics = [], [], []
+    if files:
+        raw = _flatten(p, files, "FlattenFiles")
+        read_drops = _flatten(p, read_drops, "FlattenReadDrops")
+        if show_progress:
+            raw = raw | "Progress" >> beam.ParDo(ProgressDoFn("files read"))
+        entries.append(raw | "CountInput" >> beam.FlatMap(stats.raw_input_entries))
+        entries.append(read_drops | "CountReadDropInput" >> beam.FlatMap(stats.read_drop_input_entries))
+        all_drops.append(read_drops)
+        current = raw
+    else:
+        records = _flatten(p, doc_inputs, "FlattenDocShards")
+        current = records | "DecodeDocs" >> beam.Map(docs.from_bytes)
+        entries.append(current | "CountInput" >> beam.FlatMap(stats.doc_entries("funnel", "input")))
+        read_drops = None
+        if stages[0] == "preprocess":
+            stages = stages[1:]  # documents are already preprocessed
+            if not stages:
+                raise ValueError("documents inputs need at least one stage after 'preprocess'")
+
+    for index, name in enumerate(stages):
+        result = current | f"Stage_{name}" >> make_stage(name, context)
+        current = result["kept"]
+        all_drops.append(result["dropped"])
+        all_metrics.append(result["metrics"])
+        entries.append(current | f"Funnel_{name}" >> beam.FlatMap(stats.doc_entries("funnel", name)))
+        if index == 0:
+            entries.append(current | "LangBefore" >> beam.FlatMap(stats.language_entries("lang_before")))
+    entries.append(current | "LangAfter" >> beam.FlatMap(stats.language_entries("lang_after")))
+
+    drops = _flatten(p, all_drops, "FlattenDrops")
+    metrics = _flatten(p, all_metrics, "FlattenMetrics")
+    entries.append(drops | "CountDrops" >> beam.FlatMap(stats.drop_entries))
+    entries.append(metrics | "MetricKeys" >> beam.Map(stats.metric_entry))
+
+    summed = (_flatten(p, entries, "FlattenEntries")
+              | "SumStats" >> beam.CombinePerKey(sum)
+              | "StatsJson" >> beam.MapTuple(lambda k, v: stats_line(k, v)))
+    summed | "WriteStats" >> beam.io.WriteToText(
+        output_dir.rstrip("/") + "/" + STATS_PREFIX, file_name_suffix=".jsonl", num_shards=1)
+
+    (drops
+     | "DropExamples" >> stats.SampleDropExamples(config.drop_examples_per_reason)
+     | "DropExamplesJson" >> beam.Map(lambda d: _json(d))
+     | "WriteDropExamples" >> beam.io.WriteToText(
+         output_dir.rstrip("/") + "/drop_examples", file_name_suffix=".jsonl", shard_name_template=""))
+    if read_drops is not None:
+        (read_drops
+         | "DeadLetterJson" >> beam.Map(lambda d: _json(d))
+         | "WriteDeadLetter" >> beam.io.WriteToText(
+             output_dir.rstrip("/") + "/dead_letter", file_name_suffix=".jsonl", shard_name_template=""))
+
+    written = (current
+               | "EncodeDocs" >> beam.Map(docs.to_bytes)
+               | "WriteDocs" >> WriteToArrayRecord(
+                   output_dir.rstrip("/") + "/documents", config.num_shards, key_fn=_record_id))
+    return {"kept": current, "dropped": drops, "metrics": metrics, "written": written}
+
+
+def _json(obj) -> str:
+    import json
+
+    return json.dumps(obj, ensure_ascii=False, default=str)
+
+
+def stats_line(key: str, value) -> str:
+    import json
+
+    return json.dumps({"k": key, "v": value}, ensure_ascii=False)
+
+
+def _record_id(record: bytes) -> str:
+    import json
+
+    return json.loads(record)["id"]
+
+
+class ProgressDoFn(beam.DoFn):
+    """A tqdm counter for local, in-process runs (the runner executes DoFns in this process)."""
+
+    def __init__(self, label: str):
+        self._label = label
+        self._bar = None
+
+    def process(self, element):
+        if self._bar is None:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(desc=self._label, unit=" files", mininterval=1.0, leave=False)
+        self._bar.update(1)
+        yield element
+
+    def teardown(self):
+        if self._bar is not None:
+            self._bar.close()

@@ -1,0 +1,164 @@
+"""`opencoder data refinecode`: validate, run the Beam graph, write stats.json and a summary."""
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from beam_pipelines import sources
+from beam_pipelines.embedded_corpus import EmbeddedCorpusConfig
+from beam_pipelines.refinecode import (STAGE_ORDER, STATS_PREFIX, RefinecodeConfig, build_refinecode,
+                                      import_stage_modules, parse_stages)
+from beam_pipelines.stats import assemble_stats
+from opencoder_jax import config as gin_config
+from opencoder_jax.refinecode.preprocess import PreprocessConfig
+
+def default_gin_files() -> list[str]:
+    """refinecode.gin, then every stage's defaults under gin_configs/refinecode/."""
+    stage_dir = gin_config.GIN_CONFIG_DIR / "refinecode"
+    return ["refinecode.gin", *sorted(f"refinecode/{p.name}" for p in stage_dir.glob("*.gin"))]
+LOCAL_RUNNERS = ("FnApiRunner", "DirectRunner", "PrismRunner", "InteractiveRunner")
+OUR_OUTPUTS = ("documents-", "stats.json", "drop_examples.jsonl", "dead_letter.jsonl", "_stats/",
+               "config.gin", "report.html", "dedup/")
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--input", nargs="*", default=None,
+                        help="directories of repositories, *.jsonl[.gz], *.parquet (globs ok) or "
+                             "documents dirs; omit for the embedded corpus (this Python installation)")
+    parser.add_argument("--output", required=True, help="output directory (local or gs://...)")
+    parser.add_argument("--runner", default="FnApiRunner",
+                        help="Beam runner: FnApiRunner (local), DataflowRunner, FlinkRunner, SparkRunner, ...")
+    parser.add_argument("--stages", default=None,
+                        help=f"comma-separated subset of {','.join(STAGE_ORDER)} (in that order)")
+    parser.add_argument("--num_shards", type=int, default=None, help="output document shards")
+    parser.add_argument("--overwrite", action="store_true", help="replace results already in --output")
+    parser.add_argument("--no_report", action="store_true", help="skip report.html")
+    gin_config.add_gin_flags(parser)
+
+
+def check_output_writable(output_dir: str, overwrite: bool) -> None:
+    """Fail before any work if the output is not writable or holds an earlier run."""
+    existing = [m.path for m in FileSystems.match([output_dir.rstrip("/") + "/*"])[0].metadata_list] \
+        if FileSystems.exists(output_dir) else []
+    ours = [p for p in existing if p.rsplit("/", 1)[-1].startswith(OUR_OUTPUTS) or "/_stats/" in p or "/dedup/" in p]
+    if ours and not overwrite:
+        raise FileExistsError(f"{output_dir} already holds results of a run ({len(ours)} files); "
+                              "pass --overwrite or choose another --output")
+    if ours:
+        FileSystems.delete([output_dir.rstrip("/") + "/" + d for d in ("_stats", "dedup") if
+                            FileSystems.exists(output_dir.rstrip("/") + "/" + d)])
+        FileSystems.delete([p for p in ours if FileSystems.exists(p) and "/_stats/" not in p and "/dedup/" not in p])
+    probe = f"{output_dir.rstrip('/')}/.write-probe-{uuid.uuid4().hex}"
+    try:
+        if "://" not in output_dir:
+            import os
+
+            os.makedirs(output_dir, exist_ok=True)
+        with FileSystems.create(probe) as f:
+            f.write(b"ok")
+        FileSystems.delete([probe])
+    except Exception as e:  # noqa: BLE001 - any failure here means unwritable
+        raise PermissionError(f"output {output_dir!r} is not writable: {type(e).__name__}: {e}") from e
+
+
+def read_stats_pairs(output_dir: str) -> dict[str, float]:
+    pairs: dict[str, float] = {}
+    for path in sorted(m.path for m in FileSystems.match(
+            [output_dir.rstrip("/") + "/" + STATS_PREFIX + "*"])[0].metadata_list):
+        with FileSystems.open(path) as f:
+            for line in f.read().decode("utf-8").splitlines():
+                if line.strip():
+                    item = json.loads(line)
+                    pairs[item["k"]] = pairs.get(item["k"], 0) + item["v"]
+    return pairs
+
+
+def finalize_stats(output_dir: str, stages: tuple[str, ...], extra: dict) -> dict:
+    result = assemble_stats(read_stats_pairs(output_dir), list(stages))
+    result.update(extra)
+    with FileSystems.create(output_dir.rstrip("/") + "/stats.json") as f:
+        f.write(json.dumps(result, indent=2, ensure_ascii=False).encode("utf-8"))
+    return result
+
+
+def run_refinecode(inputs: list[str] | None, output_dir: str, runner: str = "FnApiRunner",
+                   beam_args: list[str] | None = None, overwrite: bool = False,
+                   report: bool = True, quiet: bool = False) -> dict:
+    """Run the pipeline with the gin configs already parsed; returns stats.json's content."""
+    config = RefinecodeConfig()
+    stages = parse_stages(config.stages)
+    if inputs:
+        sources.check_inputs_exist(inputs)
+        for path in inputs:
+            sources.classify_input(path)
+    check_output_writable(output_dir, overwrite)
+    options = PipelineOptions(list(beam_args or []), runner=runner, save_main_session=False)
+    start = time.time()
+    p = beam.Pipeline(options=options)
+    build_refinecode(p, inputs, output_dir, config, EmbeddedCorpusConfig(), PreprocessConfig(),
+                     show_progress=runner in LOCAL_RUNNERS and not quiet)
+    p.run().wait_until_finish()
+    elapsed = time.time() - start
+    gin_config.write_operative_config(output_dir)
+    result = finalize_stats(output_dir, stages, {
+        "runner": runner, "elapsed_s": round(elapsed, 2),
+        "inputs": inputs or ["<embedded corpus: this Python installation>"],
+        "outputs": {"documents": output_dir.rstrip("/") + "/documents-*.array_record",
+                    "dead_letter": output_dir.rstrip("/") + "/dead_letter.jsonl",
+                    "drop_examples": output_dir.rstrip("/") + "/drop_examples.jsonl"}})
+    if not result["conservation_ok"]:
+        raise AssertionError(f"conservation law broken: input {result['input']} != kept {result['kept']} "
+                             f"+ dropped {result['dropped_total']}")
+    if report:
+        try:
+            from opencoder_jax.report.html_report import write_report
+
+            result["report"] = write_report(output_dir)
+        except ImportError:
+            pass
+    if not quiet:
+        print(format_summary(result, output_dir))
+    return result
+
+
+def format_summary(stats: dict, output_dir: str) -> str:
+    lines = [
+        "",
+        f"RefineCode finished in {stats.get('elapsed_s', 0):.1f}s ({stats.get('runner', '')})",
+        f"  files in : {stats['input']:,}",
+        f"  kept     : {stats['kept']:,} ({_pct(stats['kept'], stats['input'])})",
+        f"  dropped  : {stats['dropped_total']:,}",
+    ]
+    for stage_row in stats["funnel"][1:]:
+        lines.append(f"    after {stage_row['stage']:<12} {stage_row['documents']:>10,} docs "
+                     f"{stage_row['bytes'] / 1e6:>10.1f} MB")
+    lines.append("  top drop reasons:")
+    for reason, count in list(stats["dropped"].items())[:8]:
+        lines.append(f"    {reason:<40} {count:>10,}")
+    lines.append("  top languages kept (MB):")
+    for lang, row in list(stats["per_language"].items())[:10]:
+        lines.append(f"    {lang:<20} {row['documents']:>8,} docs {row['bytes'] / 1e6:>9.2f} MB")
+    lines.append(f"  outputs  : {output_dir.rstrip('/')}/documents-*.array_record, stats.json"
+                 + (", report.html" if stats.get("report") else ""))
+    return "\n".join(lines)
+
+
+def _pct(a, b):
+    return f"{100.0 * a / b:.1f}%" if b else "n/a"
+
+
+def run(args, beam_args: list[str] | None = None) -> int:
+    overrides = list(args.gin_param)
+    if args.stages:
+        overrides.append(f"RefinecodeConfig.stages = {list(parse_stages(args.stages))!r}")
+    if args.num_shards:
+        overrides.append(f"RefinecodeConfig.num_shards = {args.num_shards}")
+    import_stage_modules()
+    gin_config.parse_gin(args.gin_file, overrides, defaults=default_gin_files())
+    run_refinecode(args.input, args.output, args.runner, beam_args, args.overwrite, report=not args.no_report)
+    return 0

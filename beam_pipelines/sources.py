@@ -1,0 +1,334 @@
+"""Raw code sources for the RefineCode pipeline.
+
+Every source yields two PCollections:
+  files  raw file dicts {"repo", "path", "content": bytes|None, "stars", "commit_date",
+         "source", "error"}; `content` holds at most `max_read_bytes` bytes (enough for the
+         preprocess stage to see that a file is too large without reading it all)
+  drops  make_drop-style dicts for records that never became a file (broken JSONL lines,
+         corrupt Parquet row groups, ...), reason "read/<why>"; each also goes to the
+         dead-letter output with the raw line so it can be inspected.
+
+Input kinds (decided per path by `classify_input`):
+  tree      a directory whose immediate sub-directories are repositories
+  jsonl     *.jsonl / *.jsonl.gz / *.json.gz files (globs allowed)
+  parquet   *.parquet files (globs allowed)
+  documents a directory of `documents-*.array_record` shards written by this pipeline
+"""
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import subprocess
+from typing import Iterator
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+
+from beam_pipelines.array_record_io import match_files
+
+MAX_DEAD_LETTER_CHARS = 2000
+# Directories never holding source files of a repository.
+SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__"})
+
+REPO_FIELDS = ("repo_name", "repo", "repository", "max_stars_repo_name")
+PATH_FIELDS = ("path", "file_path", "max_stars_repo_path", "filename")
+CONTENT_FIELDS = ("content", "text", "code")
+STARS_FIELDS = ("stars", "star_events_count", "max_stars_count")
+DATE_FIELDS = ("commit_date", "committer_date", "revision_date", "max_stars_repo_stars_event_max_datetime")
+
+
+def read_drop(reason: str, source: str, repo: str = "", path: str = "", raw: str = "") -> dict:
+    return {"reason": f"read/{reason}", "id": "", "repo": repo, "path": path,
+            "language": "unknown", "bytes": len(raw.encode("utf-8", "replace")),
+            "head": raw[:400], "source": source, "raw": raw[:MAX_DEAD_LETTER_CHARS]}
+
+
+def classify_input(path: str) -> str:
+    """Which source reads `path` (a file, a directory or a glob)."""
+    lower = path.lower()
+    if lower.endswith((".jsonl", ".jsonl.gz", ".json.gz", ".ndjson")):
+        return "jsonl"
+    if lower.endswith(".parquet"):
+        return "parquet"
+    if "://" not in path and os.path.isdir(path):
+        if any(name.startswith("documents-") and name.endswith(".array_record") for name in os.listdir(path)):
+            return "documents"
+        return "tree"
+    if "://" in path and match_files(path.rstrip("/") + "/documents-*.array_record"):
+        return "documents"
+    raise ValueError(
+        f"cannot tell what {path!r} is: expected a directory of repositories, *.jsonl[.gz], "
+        "*.parquet or a directory of documents-*.array_record shards")
+
+
+def check_inputs_exist(paths: list[str]) -> None:
+    """Fail before any work when an input path or glob matches nothing."""
+    for path in paths:
+        if "://" not in path and os.path.isdir(path):
+            continue
+        if not match_files(path):
+            raise FileNotFoundError(f"input {path!r} does not exist or matches no files")
+
+
+# ----------------------------------------------------------------------------- trees
+
+
+def git_commit_dates(repo_dir: str) -> dict[str, str]:
+    """Latest commit date (ISO-8601) of every path in a git checkout; {} if not a checkout."""
+    if not os.path.isdir(os.path.join(repo_dir, ".git")):
+        return {}
+    try:
+        out = subprocess.run(
+            ["git", "-C", repo_dir, "log", "--format=@%cI", "--name-only", "--no-renames"],
+            capture_output=True, text=True, timeout=600, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    dates: dict[str, str] = {}
+    current = None
+    for line in out.splitlines():
+        if line.startswith("@"):
+            current = line[1:]
+        elif line and current and line not in dates:
+            dates[line] = current  # log is newest first: the first date seen is the latest
+    return dates
+
+
+def list_repositories(root: str, exclude: frozenset[str] = frozenset(),
+                      include: frozenset[str] | None = None) -> list[tuple[str, str]]:
+    """(repo_name, repo_dir) for each immediate sub-directory; loose files form repo '.'.
+
+    `include` (when given) keeps only those sub-directories and no loose files."""
+    repos = []
+    for name in sorted(os.listdir(root)):
+        full = os.path.join(root, name)
+        if (os.path.isdir(full) and not os.path.islink(full) and name not in SKIP_DIRS
+                and name not in exclude and (include is None or name in include)):
+            repos.append((name, full))
+    if include is None and any(os.path.isfile(os.path.join(root, n)) for n in os.listdir(root)):
+        repos.append((".", root))
+    return repos
+
+
+class _ListRepoFiles(beam.DoFn):
+    """(repo_name, repo_dir) -> (repo_name, abs_path, rel_path, commit_date); symlinks dropped."""
+
+    def __init__(self, source: str, loose_repo_name: str):
+        self._source = source
+        self._loose = loose_repo_name
+
+    def process(self, element):
+        repo, repo_dir = element
+        dates = git_commit_dates(repo_dir)
+        if repo == ".":  # loose files directly in the root: one repository, not recursive
+            for name in sorted(os.listdir(repo_dir)):
+                full = os.path.join(repo_dir, name)
+                if os.path.isfile(full) or os.path.islink(full):
+                    yield from self._emit(self._loose, full, name, dates)
+            return
+        for dirpath, dirnames, filenames in os.walk(repo_dir):
+            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+            for name in sorted(filenames):
+                full = os.path.join(dirpath, name)
+                rel = os.path.relpath(full, repo_dir)
+                yield from self._emit(repo, full, rel, dates)
+
+    def _emit(self, repo, full, rel, dates):
+        # Non-UTF-8 file names (surrogate-escaped by os.walk) are kept, made valid UTF-8.
+        rel = os.fsencode(rel).decode("utf-8", "replace")
+        if os.path.islink(full):
+            yield beam.pvalue.TaggedOutput("drops", read_drop("symlink", self._source, repo, rel))
+        else:
+            yield (repo, full, rel, dates.get(rel))
+
+
+class _ReadFile(beam.DoFn):
+    def __init__(self, source: str, max_read_bytes: int):
+        self._source = source
+        self._max = max_read_bytes
+
+    def process(self, element):
+        repo, full, rel, date = element
+        raw = {"repo": repo, "path": rel, "content": None, "stars": None,
+               "commit_date": date, "source": self._source, "error": None}
+        try:
+            with open(full, "rb") as f:
+                raw["content"] = f.read(self._max)
+        except OSError as e:
+            raw["error"] = f"{type(e).__name__}: {e}"
+        yield raw
+
+
+class ReadRepositoryTree(beam.PTransform):
+    """A directory whose immediate sub-directories are repositories."""
+
+    def __init__(self, root: str, max_read_bytes: int, repo_prefix: str = "",
+                 exclude: frozenset[str] = frozenset(), max_repos: int | None = None,
+                 include: frozenset[str] | None = None):
+        super().__init__()
+        self._root = root
+        self._max = max_read_bytes
+        self._prefix = repo_prefix
+        self._exclude = exclude
+        self._include = include
+        self._max_repos = max_repos
+
+    def expand(self, pbegin):
+        repos = [(self._prefix + name if name != "." else name, path)
+                 for name, path in list_repositories(self._root, self._exclude, self._include)]
+        if self._max_repos is not None:
+            repos = repos[: self._max_repos]
+        loose = self._prefix + (os.path.basename(self._root.rstrip("/")) or "root")
+        listed = (pbegin
+                  | "Repos" >> beam.Create(repos)
+                  | "ListFiles" >> beam.ParDo(_ListRepoFiles(self._root, loose)).with_outputs("drops", main="files"))
+        files = (listed.files
+                 | "Reshuffle" >> beam.Reshuffle()
+                 | "ReadFiles" >> beam.ParDo(_ReadFile(self._root, self._max)))
+        return {"files": files, "drops": listed.drops}
+
+
+# ----------------------------------------------------------------------------- records
+
+
+def _first(record: dict, names: tuple[str, ...]):
+    for name in names:
+        if name in record and record[name] is not None:
+            return record[name]
+    return None
+
+
+def _to_stars(value) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _to_date(value) -> str | None:
+    if value is None:
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def record_to_raw(record: dict, source: str) -> dict | tuple[str, str, str]:
+    """A metadata+content row -> raw file dict, or (reason, repo, path) when unusable."""
+    repo = _first(record, REPO_FIELDS)
+    path = _first(record, PATH_FIELDS)
+    content = _first(record, CONTENT_FIELDS)
+    repo = "" if repo is None else str(repo)
+    path = "" if path is None else str(path)
+    if content is None:
+        return ("missing_content", repo, path)
+    if not path:
+        return ("missing_path", repo, path)
+    if isinstance(content, str):
+        content = content.encode("utf-8", "surrogatepass")  # lone surrogates fail decode later
+    elif not isinstance(content, (bytes, bytearray)):
+        return ("bad_content_type", repo, path)
+    return {"repo": repo, "path": path, "content": bytes(content),
+            "stars": _to_stars(_first(record, STARS_FIELDS)),
+            "commit_date": _to_date(_first(record, DATE_FIELDS)),
+            "source": source, "error": None}
+
+
+def _iter_lines(path: str) -> Iterator[bytes]:
+    with FileSystems.open(path, compression_type="uncompressed") as raw:
+        stream = gzip.GzipFile(fileobj=raw) if path.lower().endswith(".gz") else raw
+        buffered = io.BufferedReader(stream) if not hasattr(stream, "readline") else stream
+        for line in buffered:
+            yield line
+
+
+class _ParseJsonlFile(beam.DoFn):
+    def process(self, path):
+        line_no = 0
+        try:
+            for line_no, line in enumerate(_iter_lines(path), start=1):
+                if not line.strip():
+                    continue
+                yield from self._parse(path, line_no, line)
+        except (OSError, EOFError, gzip.BadGzipFile, ValueError) as e:
+            # A truncated/corrupt compressed stream: everything after line_no is lost;
+            # counted once per file with the reason, and dead-lettered.
+            yield beam.pvalue.TaggedOutput(
+                "drops", read_drop("corrupt_file", path, raw=f"after line {line_no}: {type(e).__name__}: {e}"))
+
+    def _parse(self, path, line_no, line):
+        text = line.decode("utf-8", "replace")
+        try:
+            record = json.loads(line)
+        except ValueError:
+            yield beam.pvalue.TaggedOutput("drops", read_drop("broken_jsonl", f"{path}:{line_no}", raw=text))
+            return
+        if not isinstance(record, dict):
+            yield beam.pvalue.TaggedOutput("drops", read_drop("broken_jsonl", f"{path}:{line_no}", raw=text))
+            return
+        raw = record_to_raw(record, path)
+        if isinstance(raw, tuple):
+            reason, repo, rel = raw
+            yield beam.pvalue.TaggedOutput("drops", read_drop(reason, f"{path}:{line_no}", repo, rel, text))
+        else:
+            yield raw
+
+
+class ReadJsonl(beam.PTransform):
+    def __init__(self, pattern: str):
+        super().__init__()
+        self._pattern = pattern
+
+    def expand(self, pbegin):
+        paths = match_files(self._pattern)
+        out = (pbegin
+               | "Paths" >> beam.Create(paths)
+               | "Reshuffle" >> beam.Reshuffle()
+               | "Parse" >> beam.ParDo(_ParseJsonlFile()).with_outputs("drops", main="files"))
+        return {"files": out.files, "drops": out.drops}
+
+
+class _ParseParquetFile(beam.DoFn):
+    def process(self, path):
+        import pyarrow.parquet as pq
+
+        try:
+            handle = FileSystems.open(path, compression_type="uncompressed")
+            pf = pq.ParquetFile(handle)
+        except Exception as e:  # noqa: BLE001 - any unreadable file is a counted drop
+            yield beam.pvalue.TaggedOutput("drops", read_drop("corrupt_parquet_file", path, raw=f"{type(e).__name__}: {e}"))
+            return
+        with handle:
+            for group in range(pf.num_row_groups):
+                try:
+                    rows = pf.read_row_group(group).to_pylist()
+                except Exception as e:  # noqa: BLE001
+                    n = pf.metadata.row_group(group).num_rows
+                    for row in range(n):  # one drop per lost row keeps the input count exact
+                        yield beam.pvalue.TaggedOutput("drops", read_drop(
+                            "corrupt_parquet_rows", f"{path}:rg{group}:{row}", raw=f"{type(e).__name__}: {e}"))
+                    continue
+                for i, record in enumerate(rows):
+                    raw = record_to_raw(record, path)
+                    if isinstance(raw, tuple):
+                        reason, repo, rel = raw
+                        yield beam.pvalue.TaggedOutput("drops", read_drop(reason, f"{path}:rg{group}:{i}", repo, rel))
+                    else:
+                        yield raw
+
+
+class ReadParquet(beam.PTransform):
+    def __init__(self, pattern: str):
+        super().__init__()
+        self._pattern = pattern
+
+    def expand(self, pbegin):
+        paths = match_files(self._pattern)
+        out = (pbegin
+               | "Paths" >> beam.Create(paths)
+               | "Reshuffle" >> beam.Reshuffle()
+               | "Parse" >> beam.ParDo(_ParseParquetFile()).with_outputs("drops", main="files"))
+        return {"files": out.files, "drops": out.drops}

@@ -1,0 +1,49 @@
+"""opencoder-jax: OpenCoder's open cookbook for code LLMs as one JAX codebase."""
+from setuptools import find_packages, setup
+
+# One stack, verified to import together on Python 3.11. Bump only together.
+STACK = [
+    "jax==0.10.2",
+    "jaxlib==0.10.2",
+    "flax==0.12.8",
+    "optax==0.2.8",
+    "orbax-checkpoint==0.12.8",
+    "grain==0.2.18",
+    "array-record==0.8.6",
+    "apache-beam[gcp]==2.77.0",
+    "pyarrow>=14,<26",
+    "tensorflow==2.21.0",
+    "tensorflow-text==2.21.1",
+    "seqio==0.0.20",
+    "sentencepiece>=0.1.99,<0.2.2",
+    "datasketch==2.0.0",
+    "gin-config==0.5.0",
+    "numpy>=1.26,<3",
+    "tqdm>=4.66",
+    "matplotlib>=3.8",
+    "esprima==4.0.1",
+]
+
+DEV = [
+    "pytest>=8",
+    "pytest-xdist>=3.5",
+    "hypothesis>=6.100",
+    "nbformat>=5.9",
+    "nbclient>=0.10",
+    "ipykernel>=6.29",
+    "transformers==5.23.0",  # reference ids for tokenizer import tests
+    "torch==2.13.0",  # CPU wheel; transformers' reference backend
+]
+
+setup(
+    name="opencoder-jax",
+    version="0.1.0",
+    description="OpenCoder's cookbook for code LLMs (arXiv 2411.04905) as a JAX research codebase",
+    python_requires=">=3.11,<3.12",
+    packages=find_packages(include=["opencoder_jax", "opencoder_jax.*", "beam_pipelines", "beam_pipelines.*"]),
+    package_data={"opencoder_jax": ["refinecode/data/*", "tokenizer/data/*"]},
+    include_package_data=True,
+    install_requires=STACK,
+    extras_require={"dev": DEV},
+    entry_points={"console_scripts": ["opencoder=opencoder_jax.cli:main"]},
+)
