@@ -22,6 +22,7 @@ STACK = [
     "tqdm>=4.66",
     "matplotlib>=3.8",
     "esprima==4.0.1",
+    "pygments==2.18.0",  # the released OpenCoder filter's version: its lexers decide code vs comment
 ]
 
 DEV = [

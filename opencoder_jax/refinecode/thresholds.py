@@ -1,0 +1,71 @@
+"""Filter configuration: the released threshold tables, gin overrides, and table selection.
+
+Tables (threshold_table.py, released values): text 'zh' / 'en'; code 'others', 'data',
+'shell', 'sql', 'python', 'cpp', 'c', 'csharp', 'go', 'html', 'java', 'javascript'.
+Selection (released compute_filtering.py): text documents use 'zh' when their language is
+'zh' and 'en' otherwise; code/data documents use their program language's table when it has
+one, else 'data' for data files and 'others' for code.
+
+Override any rule with gin, e.g.
+    FilterConfig.overrides = {"python": {"qsc_code_num_chars": None},
+                              "*": {"qsc_code_num_lines": [["<", 5]]}}
+("*" applies to every table; a spec is None, [op, value], [[op, value], ...] or
+{"clauses": [...], "probability": p}; a signal absent from a table is appended to it).
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping
+
+import gin
+
+from opencoder_jax.refinecode.threshold_table import CODE_THRESHOLDS, TEXT_THRESHOLDS
+from opencoder_jax.refinecode.thresholds_rule import Rule, parse_rule
+
+# program languages with their own code table (released support_program_langs)
+LANGUAGE_TABLES = ("cpp", "csharp", "c", "go", "html", "java", "javascript", "python", "shell", "sql")
+ALL_TABLES = (*TEXT_THRESHOLDS, *CODE_THRESHOLDS)
+
+
+@gin.configurable
+@dataclasses.dataclass(frozen=True)
+class FilterConfig:
+    """Heuristic filter settings; defaults reproduce OpenCoder's released filter."""
+
+    overrides: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
+    seed: int = 0  # seed of the per-document draws of probabilistic rules
+    signal_timeout_s: float = 10.0  # per signal, as released (main thread only; 0 = off)
+    drop_unknown_doc_type: bool = True  # released: doc types 'unknown'/'excluded' are dropped
+    drop_on_signal_error: bool = False  # True: any failing signal drops the doc (released: skip)
+    zh_han_fraction: float = 0.3  # text language substitute: Han share of visible chars for 'zh'
+    keep_signals_in_meta: bool = False  # kept docs carry their signals in doc["meta"]["qsc"]
+
+    def __post_init__(self):
+        for table, rules in dict(self.overrides).items():
+            if table != "*" and table not in ALL_TABLES:
+                raise ValueError(f"FilterConfig.overrides: unknown table {table!r}; tables are {ALL_TABLES} or '*'")
+            for name, spec in dict(rules).items():
+                parse_rule(spec)  # fail in the driver, not on a worker
+
+    def tables(self) -> dict[str, dict[str, Rule | None]]:
+        """Every table with overrides applied (table -> signal -> Rule or None), in order."""
+        resolved = {name: dict(rules) for name, rules in {**TEXT_THRESHOLDS, **CODE_THRESHOLDS}.items()}
+        overrides = dict(self.overrides)
+        for table in resolved:
+            for source in ("*", table):
+                for name, spec in dict(overrides.get(source, {})).items():
+                    if source == "*" and name not in resolved[table]:
+                        continue  # '*' only changes rules a table already has
+                    resolved[table][name] = parse_rule(spec)
+        return resolved
+
+
+def table_name(doc_type: str, lang: str, program_lang: str) -> str | None:
+    """Which table judges a document (None for doc types the released filter drops)."""
+    if doc_type == "text":
+        return "zh" if lang == "zh" else "en"
+    if doc_type in ("code", "data"):
+        if program_lang in LANGUAGE_TABLES:
+            return program_lang
+        return "data" if doc_type == "data" else "others"
+    return None
