@@ -18,7 +18,7 @@ import time
 
 from opencoder_jax import config as gin_config
 
-QUICKSTART_GIN = "quickstart.gin"
+QUICKSTART_GIN = ("quickstart_corpus.gin", "quickstart.gin")
 ALL_STEPS = ("refinecode", "tokenizer", "tokenize", "loader")
 
 
@@ -69,7 +69,7 @@ def run(args, beam_args: list[str] | None = None) -> int:
     import opencoder_jax.data.loader  # noqa: F401
     import opencoder_jax.tokenizer.train  # noqa: F401
 
-    defaults = [*default_gin_files(), "tokenizer/opencoder.gin", "tokenizer/tokenize.gin", QUICKSTART_GIN]
+    defaults = [*default_gin_files(), "tokenizer/opencoder.gin", "tokenizer/tokenize.gin", *QUICKSTART_GIN]
     gin_config.parse_gin(args.gin_file, args.gin_param, defaults=defaults)
     out = args.output.rstrip("/")
     corpus, tok_dir, tokens = f"{out}/corpus", f"{out}/tokenizer", f"{out}/tokens"
