@@ -36,6 +36,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--stages", default=None,
                         help=f"comma-separated subset of {','.join(STAGE_ORDER)} (in that order)")
     parser.add_argument("--num_shards", type=int, default=None, help="output document shards")
+    parser.add_argument("--dedup_level", choices=("file", "repo"), default=None,
+                        help="deduplicate files (default, the paper's choice) or whole repositories")
     parser.add_argument("--overwrite", action="store_true", help="replace results already in --output")
     parser.add_argument("--no_report", action="store_true", help="skip report.html")
     gin_config.add_gin_flags(parser)
@@ -158,6 +160,8 @@ def run(args, beam_args: list[str] | None = None) -> int:
         overrides.append(f"RefinecodeConfig.stages = {list(parse_stages(args.stages))!r}")
     if args.num_shards:
         overrides.append(f"RefinecodeConfig.num_shards = {args.num_shards}")
+    if args.dedup_level:
+        overrides += [f"ExactDedupConfig.level = '{args.dedup_level}'", f"FuzzyDedupConfig.level = '{args.dedup_level}'"]
     import_stage_modules()
     gin_config.parse_gin(args.gin_file, overrides, defaults=default_gin_files())
     run_refinecode(args.input, args.output, args.runner, beam_args, args.overwrite, report=not args.no_report)
