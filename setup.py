@@ -12,6 +12,7 @@ STACK = [
     "array-record==0.8.6",
     "apache-beam[gcp]==2.77.0",
     "pyarrow>=14,<26",
+    "pandas==2.3.3",  # Beam imports it in notebooks (interactive mode) and for DataFrames
     "tensorflow==2.21.0",
     "tensorflow-text==2.21.1",
     "seqio==0.0.20",
