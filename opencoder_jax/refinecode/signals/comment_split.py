@@ -1,7 +1,9 @@
 """Split source text into code and comments, as OpenCoder's released filter does.
 
 One pygments pass (lexer = get_lexer_by_name(program_lang)); tokens of the five comment-like
-types are comments, everything else is code. Languages pygments does not know fall back to
+types are comments, everything else is code. For the languages of comment_scanners.py a
+hand-written scanner gives the same split without lexing every token (it returns None on
+anything it is not sure of, and pygments runs). Languages pygments does not know fall back to
 the released line-based heuristics (a generic one, and one for Perl's POD).
 """
 from __future__ import annotations
@@ -12,6 +14,7 @@ import pygments.util
 from pygments.lexers import get_lexer_by_name
 from pygments.token import Comment, String
 
+from opencoder_jax.refinecode.signals.comment_scanners import split_with_scanner
 from opencoder_jax.refinecode.signals.fast_lexer import split_by_token_type
 
 COMMENT_TOKEN_TYPES = frozenset(
@@ -40,6 +43,9 @@ def split_code_and_comments(text: str, program_lang: str, raw_lines: Sequence[st
     lexer = _lexer(program_lang)
     if lexer is _NO_LEXER:
         return _split_by_hand(raw_lines)
+    split = split_with_scanner(lexer, program_lang, text)  # exact, or None: then lex
+    if split is not None:
+        return split
     return split_by_token_type(lexer, text, COMMENT_TOKEN_TYPES)
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from pygments.lexer import RegexLexer
+from pygments.lexer import RegexLexer, _PseudoMatch
 from pygments.lexers.c_cpp import CFamilyLexer
 from pygments.token import Error, Keyword, Name, Whitespace, _TokenType
 
@@ -98,6 +98,94 @@ def _joined_states(lexer) -> dict[str, object]:
     if table is None:
         table = {name: _join_state(rules) for name, rules in lexer._tokens.items()}
         _JOINED[klass] = table
+    return table
+
+
+def _skip_pattern(rules, selected: frozenset) -> str | None:
+    """One regex for a RUN of tokens of a state that are all plain unselected tokens without a
+    state change ("safe" rules), exactly as the lexer would pick them one by one: the first
+    rule that matches must be safe, so each safe rule is tried only after negative lookaheads
+    for the unsafe rules before it. Built up to the first rule that cannot be embedded."""
+    usable = []
+    for rexmatch, action, new_state in rules:
+        safe = type(action) is _TokenType and action not in selected and new_state is None
+        part = _scoped(rexmatch.__self__)
+        if part is None or _compile_segment([part]) is None:
+            # an unsafe rule only needs a lookahead that matches whenever it does: a prefix
+            part = None if safe else _matching_prefix(rexmatch.__self__)
+            if part is None:
+                break
+        usable.append((part, safe))
+    if not any(safe for _, safe in usable):
+        return None
+    expr = "(?!)"
+    for part, safe in reversed(usable):
+        expr = f"{part}|{expr}" if safe else f"(?!{part})(?:{expr})"
+    return f"(?:{expr})*"
+
+
+def _matching_prefix(pattern: re.Pattern) -> str | None:
+    """A scoped regex matching wherever `pattern` matches: the pattern cut before the top-level
+    item holding its first back-reference (None for a top-level alternation)."""
+    text = pattern.pattern
+    depth = 0
+    item_start = 0
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\":
+            if depth == 0:
+                item_start = i
+            if text[i + 1:i + 2].isdigit() and text[i + 1] != "0":
+                break
+            i += 2
+            continue
+        if c == "[":
+            if depth == 0:
+                item_start = i
+            j = i + 1
+            if text[j:j + 1] == "^":
+                j += 1
+            if text[j:j + 1] == "]":
+                j += 1
+            while j < len(text) and text[j] != "]":
+                j += 2 if text[j] == "\\" else 1
+            i = j + 1
+            continue
+        if c == "(":
+            if depth == 0:
+                item_start = i
+            if text.startswith("(?P=", i):
+                break
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "|" and depth == 0:
+            return None
+        elif depth == 0 and c not in "*+?{":
+            item_start = i
+        i += 1
+    else:
+        return None
+    try:
+        return _scoped(re.compile(text[:item_start], pattern.flags))
+    except re.error:
+        return None
+
+
+_SKIPS: dict[tuple[type, frozenset], dict[str, object]] = {}
+
+
+def _skip_states(lexer, selected: frozenset) -> dict[str, object]:
+    """state -> compiled .match of its _skip_pattern (None where there is none)."""
+    key = (type(lexer), selected)
+    table = _SKIPS.get(key)
+    if table is None:
+        table = {}
+        for name, rules in lexer._tokens.items():
+            pattern = _skip_pattern(rules, selected)
+            table[name] = _compile_segment([pattern]) if pattern else None
+        _SKIPS[key] = table
     return table
 
 
@@ -198,17 +286,96 @@ def split_by_token_type(lexer, text: str, selected: frozenset) -> tuple[str, str
             (chosen if t in selected else other).append(v)
         return "".join(other), "".join(chosen)
     text = lexer._preprocess_lexer_input(text)
+    out = ([], [])  # index 0: other, 1: selected
+    _split_into(lexer, text, ("root",), selected, out)
+    return "".join(out[0]), "".join(out[1])
+
+
+def _closure(fn) -> dict:
+    code = getattr(fn, "__code__", None)
+    if code is None or not fn.__closure__:
+        return {}
+    return dict(zip(code.co_freevars, (cell.cell_contents for cell in fn.__closure__)))
+
+
+_CALLBACK_PLANS: dict = {}
+
+
+def _callback_plan(action, selected: frozenset):
+    """How to replay a callback: None (call it), or for pygments' bygroups a tuple of
+    (group number, kind, payload) with kind 'token' (payload: 0/1 output list), 'this'
+    (payload: the using(this) start stack) or 'call' (payload: the group's callback)."""
+    key = (action, selected)
+    if key in _CALLBACK_PLANS:
+        return _CALLBACK_PLANS[key]
+    plan = None
+    cells = _closure(action)
+    if set(cells) == {"args"} and getattr(action, "__name__", "") == "callback":  # bygroups
+        plan = []
+        for i, group_action in enumerate(cells["args"]):
+            if group_action is None:
+                continue
+            if type(group_action) is _TokenType:
+                plan.append((i + 1, "token", 1 if group_action in selected else 0))
+                continue
+            sub = _closure(group_action)
+            if set(sub) == {"gt_kwargs", "kwargs"} and not sub["kwargs"]:  # using(this), no options
+                plan.append((i + 1, "this", tuple(sub["gt_kwargs"].get("stack", ("root",)))))
+            else:
+                plan.append((i + 1, "call", group_action))
+        plan = tuple(plan)
+    _CALLBACK_PLANS[key] = plan
+    return plan
+
+
+def _callback_into(lexer, action, m, selected: frozenset, out) -> None:
+    """Append the values of `action(lexer, m)` to out[0] / out[1]. pygments' bygroups and
+    using(this) callbacks are followed here (the sub-lexing then runs through this driver, as
+    RegexLexer.get_tokens_unprocessed would run it); any other callback is called as is."""
+    plan = _callback_plan(action, selected)
+    if plan is None:
+        for _, t, v in action(lexer, m):
+            out[1 if t in selected else 0].append(v)
+        return
+    for group, kind, payload in plan:
+        data = m.group(group)
+        if kind == "token":
+            if data:
+                out[payload].append(data)
+        elif data is not None:
+            if kind == "this":
+                _split_into(lexer, data, payload, selected, out)
+            else:
+                for _, t, v in payload(lexer, _PseudoMatch(m.start(group), data)):
+                    if v:
+                        out[1 if t in selected else 0].append(v)
+
+
+def _split_into(lexer, text: str, stack: tuple, selected: frozenset, out) -> None:
+    """RegexLexer.get_tokens_unprocessed(text, stack) (no preprocessing), token values
+    appended to out[0] (unselected) / out[1] (selected), runs cut as slices of the text."""
     tokendefs = lexer._tokens
     joined = _joined_states(lexer)
-    out = ([], [])  # index 0: other, 1: selected
+    skips = _skip_states(lexer, selected)
+    statestack = list(stack)
+    statetokens = tokendefs[statestack[-1]]
+    steps = joined[statestack[-1]]
+    skip = skips[statestack[-1]]
     run_start = 0  # text[run_start:pos] is a pending run of plain tokens of class run_class
     run_class = 0
-    statestack = ["root"]
-    statetokens = tokendefs["root"]
-    steps = joined["root"]
+    in_run = False  # the last token was plain and unselected, without a state change
     pos = 0
     end_text = len(text)
     while True:
+        if skip is not None and in_run:  # the rest of a run of plain unselected tokens, in one call
+            in_run = False
+            end = skip(text, pos).end()
+            if end > pos:
+                if run_class != 0:
+                    if pos > run_start:
+                        out[1].append(text[run_start:pos])
+                    run_start, run_class = pos, 0
+                pos = end
         rule = None
         m = None
         end = pos
@@ -231,6 +398,7 @@ def split_by_token_type(lexer, text: str, selected: frozenset) -> tuple[str, str
             action, new_state = rule[1], rule[2]
             if type(action) is _TokenType:
                 cls = 1 if action in selected else 0
+                in_run = cls == 0 and new_state is None
                 if cls != run_class:
                     if pos > run_start:
                         out[run_class].append(text[run_start:pos])
@@ -241,8 +409,7 @@ def split_by_token_type(lexer, text: str, selected: frozenset) -> tuple[str, str
                 if action is not None:
                     if m is None:
                         m = rule[0](text, pos)
-                    for _, t, v in action(lexer, m):
-                        out[1 if t in selected else 0].append(v)
+                    _callback_into(lexer, action, m, selected, out)
                 run_start = end
             pos = end
             if new_state is not None:
@@ -266,6 +433,7 @@ def split_by_token_type(lexer, text: str, selected: frozenset) -> tuple[str, str
                     raise AssertionError(f"wrong state def: {new_state!r}")
                 statetokens = tokendefs[statestack[-1]]
                 steps = joined[statestack[-1]]
+                skip = skips[statestack[-1]]
             continue
         if pos >= end_text:
             break
@@ -273,6 +441,7 @@ def split_by_token_type(lexer, text: str, selected: frozenset) -> tuple[str, str
             statestack = ["root"]
             statetokens = tokendefs["root"]
             steps = joined["root"]
+            skip = skips["root"]
         # the '\n' (Whitespace) or Error character is an unselected plain token
         if run_class != 0:
             if pos > run_start:
@@ -281,7 +450,6 @@ def split_by_token_type(lexer, text: str, selected: frozenset) -> tuple[str, str
         pos += 1
     if pos > run_start:
         out[run_class].append(text[run_start:pos])
-    return "".join(out[0]), "".join(out[1])
 
 
 __all__ = ["lex", "split_by_token_type", "supports"]

@@ -15,10 +15,9 @@ def word_ngrams(words: Sequence[str], n: int) -> tuple[tuple[str, ...], ...]:
 
 
 def word_ids(words: Sequence[str]) -> np.ndarray:
-    """Each word replaced by a small integer id (first occurrence order); int32[len(words)]."""
-    ids: dict[str, int] = {}
-    setdefault = ids.setdefault
-    return np.fromiter((setdefault(w, len(ids)) for w in words), dtype=np.int32, count=len(words))
+    """Each word replaced by a small integer id (first occurrence order); int64[len(words)]."""
+    index = {w: i for i, w in enumerate(dict.fromkeys(words))}
+    return np.fromiter(map(index.__getitem__, words), dtype=np.int64, count=len(words))
 
 
 def top_ngram_char_fraction(words: Sequence[str], ngrams: Sequence[tuple[str, ...]], total_chars: int) -> float | None:
@@ -53,7 +52,7 @@ def dupe_ngram_char_fractions(words: Sequence[str], sizes: Sequence[int]) -> dic
             out[n] = 0.0
             continue
         rows = np.lib.stride_tricks.sliding_window_view(ids, n)  # [num-n+1, n]
-        rows = np.ascontiguousarray(rows).view(np.dtype((np.void, 4 * n))).ravel()
+        rows = np.ascontiguousarray(rows).view(np.dtype((np.void, 8 * n))).ravel()
         _, inverse, counts = np.unique(rows, return_inverse=True, return_counts=True)
         dup_start = counts[inverse.ravel()] > 1  # [num-n+1]: n-gram starting here is duplicated
         # word i is covered if any n-gram starting in [i-n+1, i] is duplicated
@@ -64,3 +63,59 @@ def dupe_ngram_char_fractions(words: Sequence[str], sizes: Sequence[int]) -> dic
         covered = np.cumsum(cover[:num]) > 0
         out[n] = float(int(lengths[covered].sum()) / total_chars)
     return out
+
+
+def ngram_keys(ids: np.ndarray, max_n: int) -> dict[int, np.ndarray]:
+    """n -> int64[len(ids)-n+1]: an id per n-gram start (equal ids <=> equal n-grams), for
+    n = 1..max_n while there are at least n words. Exact, no hashing: an n-gram's id is the
+    dense renumbering of the pair ((n-1)-gram id, id of its last word), which fits int64."""
+    num = len(ids)
+    base = int(ids.max()) + 1 if num else 1
+    key = ids
+    keys = {1: key}
+    for n in range(2, max_n + 1):
+        m = num - n + 1
+        if m <= 0:
+            break
+        _, inverse = np.unique(key[:m] * base + ids[n - 1:], return_inverse=True)
+        key = keys[n] = inverse.ravel()
+    return keys
+
+
+def ngram_char_statistics(
+    words: Sequence[str], top_sizes: Sequence[int], dupe_sizes: Sequence[int]
+) -> tuple[dict[int, float], dict[int, float]]:
+    """(top, dupe) from ONE set of n-gram ids, equal to
+    top[n]  = top_ngram_char_fraction(words, word_ngrams(words, n), chars), or 0.0 when there
+              are fewer than n words;
+    dupe[n] = dupe_ngram_char_fractions(words, dupe_sizes)[n]."""
+    num = len(words)
+    top = {n: 0.0 for n in top_sizes}
+    dupe = {n: 0.0 for n in dupe_sizes}
+    if num == 0:
+        return top, dupe
+    lengths = np.fromiter(map(len, words), dtype=np.int64, count=num)
+    total_chars = int(lengths.sum())
+    if total_chars == 0:
+        return top, dupe
+    keys = ngram_keys(word_ids(words), max((*top_sizes, *dupe_sizes)))
+    for n in top_sizes:
+        key = keys.get(n)
+        if key is None:
+            continue
+        counts = np.bincount(key)
+        best = int(counts.max())
+        if best > 1:  # the first start holding a most frequent n-gram is its first occurrence
+            first = int(np.argmax(counts[key] == best))
+            top[n] = int(lengths[first:first + n].sum()) * best / total_chars
+    for n in dupe_sizes:
+        key = keys.get(n)
+        if key is None:
+            continue
+        starts = np.flatnonzero(np.bincount(key)[key] > 1)  # n-grams starting here are duplicated
+        cover = np.zeros(num + 1, dtype=np.int64)  # word i is covered by a start in [i-n+1, i]
+        cover[starts] += 1  # starts are distinct: plain fancy-index adds are exact
+        cover[starts + n] -= 1
+        covered = np.cumsum(cover[:num]) > 0
+        dupe[n] = float(int(lengths[covered].sum()) / total_chars)
+    return top, dupe

@@ -18,7 +18,7 @@ from functools import lru_cache
 from importlib import resources
 
 from opencoder_jax.refinecode.signals.code_document import CodeDocument
-from opencoder_jax.refinecode.signals.ngrams import dupe_ngram_char_fractions, top_ngram_char_fraction
+from opencoder_jax.refinecode.signals.ngrams import ngram_char_statistics
 
 PRECISION = 8
 
@@ -166,14 +166,18 @@ def frac_chars_dupe_lines(doc: CodeDocument):
 
 
 # -- n-gram repetition ------------------------------------------------------------------------------
+TOP_NGRAM_SIZES = (2, 3, 4)
+DUPE_NGRAM_SIZES = (5, 6, 7, 8, 9, 10)
+
+
+def _ngram_statistics(doc: CodeDocument):
+    """(top, dupe) fractions of the normalised words, all n at once (see ngrams.py)."""
+    return doc.memo("ngram_statistics", lambda d: ngram_char_statistics(d.normalized_words, TOP_NGRAM_SIZES, DUPE_NGRAM_SIZES))
+
+
 def _top_ngram(n: int):
     def signal(doc: CodeDocument):
-        words = doc.normalized_words
-        grams = getattr(doc, f"norm_{n}grams")
-        if not grams:
-            return 0.0
-        score = top_ngram_char_fraction(words, grams, doc.memo("norm_total_chars", lambda d: sum(map(len, d.normalized_words))))
-        return _round(score)
+        return _round(_ngram_statistics(doc)[0][n])
 
     signal.__name__ = f"frac_chars_top_{n}grams"
     return signal
@@ -183,13 +187,9 @@ frac_chars_top_2grams = _top_ngram(2)
 frac_chars_top_3grams = _top_ngram(3)
 frac_chars_top_4grams = _top_ngram(4)
 
-DUPE_NGRAM_SIZES = (5, 6, 7, 8, 9, 10)
-
-
 def _dupe_ngram(n: int):
     def signal(doc: CodeDocument):
-        fractions = doc.memo("dupe_ngram_fractions", lambda d: dupe_ngram_char_fractions(d.normalized_words, DUPE_NGRAM_SIZES))
-        return _round(fractions[n])
+        return _round(_ngram_statistics(doc)[1][n])
 
     signal.__name__ = f"frac_chars_dupe_{n}grams"
     return signal
