@@ -23,6 +23,7 @@ STACK = [
     "tqdm>=4.66",
     "matplotlib>=3.8",
     "esprima==4.0.1",
+    "regex>=2024.11.6",  # the released filter's regex engine (its Unicode \w, \s, \b); transformers needs >=2025.10
     "pygments==2.18.0",  # the released OpenCoder filter's version: its lexers decide code vs comment
 ]
 
