@@ -38,6 +38,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--num_shards", type=int, default=None, help="output document shards")
     parser.add_argument("--dedup_level", choices=("file", "repo"), default=None,
                         help="deduplicate files (default, the paper's choice) or whole repositories")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="local runs: worker processes (1 = in-process with a progress bar; "
+                             "N > 1 = FnApiRunner multi_processing, worth it on large inputs)")
     parser.add_argument("--overwrite", action="store_true", help="replace results already in --output")
     parser.add_argument("--no_report", action="store_true", help="skip report.html")
     gin_config.add_gin_flags(parser)
@@ -88,6 +91,14 @@ def finalize_stats(output_dir: str, stages: tuple[str, ...], extra: dict) -> dic
     return result
 
 
+def local_worker_args(runner: str, workers: int, beam_args: list[str] | None) -> list[str]:
+    """Beam options that run a local FnApiRunner on `workers` processes (unless set already)."""
+    args = list(beam_args or [])
+    if runner == "FnApiRunner" and workers > 1 and not any(a.startswith("--direct_num_workers") for a in args):
+        args += [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"]
+    return args
+
+
 def run_refinecode(inputs: list[str] | None, output_dir: str, runner: str = "FnApiRunner",
                    beam_args: list[str] | None = None, overwrite: bool = False,
                    report: bool = True, quiet: bool = False) -> dict:
@@ -103,7 +114,8 @@ def run_refinecode(inputs: list[str] | None, output_dir: str, runner: str = "FnA
     start = time.time()
     p = beam.Pipeline(options=options)
     build_refinecode(p, inputs, output_dir, config, EmbeddedCorpusConfig(), PreprocessConfig(),
-                     show_progress=runner in LOCAL_RUNNERS and not quiet)
+                     show_progress=runner in LOCAL_RUNNERS and not quiet
+                     and not any(a.startswith("--direct_num_workers") for a in beam_args or []))
     p.run().wait_until_finish()
     elapsed = time.time() - start
     gin_config.write_operative_config(output_dir)
@@ -164,5 +176,6 @@ def run(args, beam_args: list[str] | None = None) -> int:
         overrides += [f"ExactDedupConfig.level = '{args.dedup_level}'", f"FuzzyDedupConfig.level = '{args.dedup_level}'"]
     import_stage_modules()
     gin_config.parse_gin(args.gin_file, overrides, defaults=default_gin_files())
+    beam_args = local_worker_args(args.runner, args.workers, beam_args)
     run_refinecode(args.input, args.output, args.runner, beam_args, args.overwrite, report=not args.no_report)
     return 0

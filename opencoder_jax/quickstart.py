@@ -25,6 +25,8 @@ ALL_STEPS = ("refinecode", "tokenizer", "tokenize", "loader")
 def add_arguments(parser) -> None:
     parser.add_argument("--output", default="runs/quickstart", help="output directory")
     parser.add_argument("--runner", default="FnApiRunner", help="Beam runner")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="local Beam worker processes for the corpus pipeline (default: all cores)")
     parser.add_argument("--steps", default=",".join(ALL_STEPS),
                         help=f"comma-separated subset of {','.join(ALL_STEPS)}")
     parser.add_argument("--loader_batches", type=int, default=20, help="batches drawn in the loader check")
@@ -58,7 +60,7 @@ def _loader_check(tokens_dir: str, num_batches: int) -> dict:
 
 def run(args, beam_args: list[str] | None = None) -> int:
     from beam_pipelines.refinecode import import_stage_modules
-    from beam_pipelines.refinecode_main import default_gin_files, run_refinecode
+    from beam_pipelines.refinecode_main import default_gin_files, local_worker_args, run_refinecode
 
     steps = [s.strip() for s in args.steps.split(",") if s.strip()]
     unknown = sorted(set(steps) - set(ALL_STEPS))
@@ -77,7 +79,8 @@ def run(args, beam_args: list[str] | None = None) -> int:
     start = time.time()
     if "refinecode" in steps:
         print(f"[quickstart 1/4] RefineCode on the embedded corpus -> {corpus}")
-        stats = run_refinecode(None, corpus, args.runner, beam_args, overwrite=True)
+        stats = run_refinecode(None, corpus, args.runner, local_worker_args(args.runner, args.workers, beam_args),
+                               overwrite=True)
         summary["refinecode"] = {k: stats[k] for k in ("input", "kept", "dropped_total", "conservation_ok")}
         summary["refinecode"]["report"] = stats.get("report")
     if "tokenizer" in steps:

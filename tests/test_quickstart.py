@@ -8,7 +8,7 @@ from opencoder_jax import cli
 
 def test_quickstart_tiny(tmp_path):
     out = str(tmp_path / "qs")
-    rc = cli.main(["quickstart", "--output", out, "--loader_batches", "3",
+    rc = cli.main(["quickstart", "--output", out, "--loader_batches", "3", "--workers", "1",
                    "--gin_param", "EmbeddedCorpusConfig.include_stdlib = False",
                    "--gin_param", "EmbeddedCorpusConfig.packages = ['gin', 'datasketch']",
                    "--gin_param", "TokenizerTrainConfig.vocab_size = 600",
