@@ -13,7 +13,7 @@ from beam_pipelines import sources
 from beam_pipelines.embedded_corpus import EmbeddedCorpusConfig
 from beam_pipelines.refinecode import (STAGE_ORDER, STATS_PREFIX, RefinecodeConfig, build_refinecode,
                                       import_stage_modules, parse_stages)
-from beam_pipelines.stats import assemble_stats
+from beam_pipelines.stats import assemble_stats, read_stats_pairs
 from opencoder_jax import config as gin_config
 from opencoder_jax.refinecode.preprocess import PreprocessConfig
 
@@ -71,20 +71,8 @@ def check_output_writable(output_dir: str, overwrite: bool) -> None:
         raise PermissionError(f"output {output_dir!r} is not writable: {type(e).__name__}: {e}") from e
 
 
-def read_stats_pairs(output_dir: str) -> dict[str, float]:
-    pairs: dict[str, float] = {}
-    for path in sorted(m.path for m in FileSystems.match(
-            [output_dir.rstrip("/") + "/" + STATS_PREFIX + "*"])[0].metadata_list):
-        with FileSystems.open(path) as f:
-            for line in f.read().decode("utf-8").splitlines():
-                if line.strip():
-                    item = json.loads(line)
-                    pairs[item["k"]] = pairs.get(item["k"], 0) + item["v"]
-    return pairs
-
-
 def finalize_stats(output_dir: str, stages: tuple[str, ...], extra: dict) -> dict:
-    result = assemble_stats(read_stats_pairs(output_dir), list(stages))
+    result = assemble_stats(read_stats_pairs(output_dir, STATS_PREFIX), list(stages))
     result.update(extra)
     with FileSystems.create(output_dir.rstrip("/") + "/stats.json") as f:
         f.write(json.dumps(result, indent=2, ensure_ascii=False).encode("utf-8"))

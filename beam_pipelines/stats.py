@@ -77,6 +77,21 @@ class SampleDropExamples(beam.PTransform):
                 | "Flatten" >> beam.FlatMap(lambda kv: kv[1]))
 
 
+def read_stats_pairs(output_dir: str, prefix: str) -> dict[str, float]:
+    """Sum the {"k", "v"} lines a pipeline wrote under output_dir/prefix* (any file system)."""
+    from apache_beam.io.filesystems import FileSystems
+
+    pairs: dict[str, float] = {}
+    matches = FileSystems.match([output_dir.rstrip("/") + "/" + prefix + "*"])[0].metadata_list
+    for path in sorted(m.path for m in matches):
+        with FileSystems.open(path) as f:
+            for line in f.read().decode("utf-8").splitlines():
+                if line.strip():
+                    item = json.loads(line)
+                    pairs[item["k"]] = pairs.get(item["k"], 0) + item["v"]
+    return pairs
+
+
 def assemble_stats(pairs: dict[str, float], stages: list[str]) -> dict:
     """Shape the summed (key, value) pairs into stats.json."""
     funnel_raw: dict[str, dict[str, int]] = {}

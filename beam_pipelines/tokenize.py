@@ -31,6 +31,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from beam_pipelines.array_record_io import ReadFromArrayRecord, WriteToArrayRecord, match_files
+from beam_pipelines.stats import read_stats_pairs
 from opencoder_jax import config as gin_config
 
 STAGE = "tokenize"
@@ -178,17 +179,6 @@ def check_output(output_dir: str, overwrite: bool) -> None:
         os.makedirs(output_dir, exist_ok=True)
 
 
-def read_stats_pairs(output_dir: str) -> dict[str, float]:
-    pairs: dict[str, float] = {}
-    for path in match_files(output_dir.rstrip("/") + "/" + STATS_PREFIX + "*"):
-        with FileSystems.open(path) as f:
-            for line in f.read().decode("utf-8").splitlines():
-                if line.strip():
-                    item = json.loads(line)
-                    pairs[item["k"]] = pairs.get(item["k"], 0) + item["v"]
-    return pairs
-
-
 def assemble_stats(pairs: dict[str, float]) -> dict:
     """Summed pairs -> stats.json (the conservation law checked here)."""
     kept: dict[str, int] = {}
@@ -253,7 +243,7 @@ def run_tokenize(inputs: list[str], vocab_dir: str, output_dir: str, runner: str
     build_pipeline(pipeline, patterns, output_dir, vocabulary, config)
     pipeline.run().wait_until_finish()
     elapsed = time.time() - start
-    stats = assemble_stats(read_stats_pairs(output_dir))
+    stats = assemble_stats(read_stats_pairs(output_dir, STATS_PREFIX))
     stats.update({"runner": runner, "elapsed_s": round(elapsed, 2), "inputs": patterns,
                   "vocabulary": vocabulary_facts(vocabulary, vocab_dir), "eos_appended": config.append_eos,
                   "token_dtype": "uint32 little-endian",

@@ -77,7 +77,7 @@ def test_pipeline_writes_uint32_records_with_eos(tmp_path, vocab_dir, input_dir)
     first = records[0]
     assert int.from_bytes(first[:4], "little") == np.frombuffer(first, "<u4")[0]
 
-    stats = tok_job.assemble_stats(tok_job.read_stats_pairs(out))
+    stats = tok_job.assemble_stats(tok_job.read_stats_pairs(out, tok_job.STATS_PREFIX))
     assert stats["documents"] == len(DOC_TEXTS) + len(BAD_RECORDS)
     assert stats["kept"] == len(DOC_TEXTS)
     assert stats["dropped"] == {"tokenize/corrupt_record": 3, "tokenize/empty": 1, "tokenize/invalid_unicode": 1}
