@@ -99,7 +99,10 @@ def list_repositories(root: str, exclude: frozenset[str] = frozenset(),
                       include: frozenset[str] | None = None) -> list[tuple[str, str]]:
     """(repo_name, repo_dir) for each immediate sub-directory; loose files form repo '.'.
 
+    A root that is itself a git checkout (has .git) is one repository, named after it.
     `include` (when given) keeps only those sub-directories and no loose files."""
+    if include is None and os.path.isdir(os.path.join(root, ".git")):
+        return [(os.path.basename(os.path.abspath(root)), root)]
     repos = []
     for name in sorted(os.listdir(root)):
         full = os.path.join(root, name)

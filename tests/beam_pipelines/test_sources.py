@@ -128,3 +128,13 @@ def test_record_to_raw_binary_content_and_surrogates():
     raw = sources.record_to_raw({"repo_name": "r", "path": "p.py", "content": "a\ud800b"}, "s")
     assert isinstance(raw["content"], bytes)  # kept; preprocess drops it as undecodable
     assert sources.record_to_raw({"repo_name": "r", "path": "p.py", "content": 3}, "s")[0] == "bad_content_type"
+
+
+def test_a_git_checkout_given_directly_is_one_repository(tmp_path):
+    repo = tmp_path / "myproject"
+    (repo / "src").mkdir(parents=True)
+    (repo / "src" / "a.py").write_text("a = 1\n")
+    (repo / "setup.py").write_text("b = 2\n")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    files, _ = _run(sources.ReadRepositoryTree(str(repo), max_read_bytes=100))
+    assert sorted((f["repo"], f["path"]) for f in files) == [("myproject", "setup.py"), ("myproject", "src/a.py")]
