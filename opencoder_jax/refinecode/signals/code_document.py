@@ -36,6 +36,9 @@ Attributes (all read-only):
   raw_1grams / norm_1grams           = raw_words / normalized_words.
   raw_2grams, raw_3grams, norm_2grams, norm_3grams, norm_4grams: tuples of word n-gram tuples.
   visible_content      raw_content with every whitespace character removed (re \\s).
+  num_whitespace_chars number of re \\s characters of raw_content (= len - len(visible_content)).
+  num_alpha_visible    sum(map(str.isalpha, visible_content)); num_digit_visible the same
+                       with str.isdigit (ASCII texts counted with bytes.translate, same value).
   code_raw_content     the text with comments removed, and comment_raw_content the comments
                        only, from ONE pygments pass with lexer get_lexer_by_name(program_lang):
                        tokens of type Comment.Multiline, Comment.Single, String.Doc,
@@ -59,14 +62,13 @@ Attributes (all read-only):
 from __future__ import annotations
 
 import ast as python_ast
-import re
 from functools import cached_property
 from itertools import chain
 from typing import Any, Callable, Optional
 
 from opencoder_jax.refinecode.signals.ngrams import word_ngrams
 from opencoder_jax.refinecode.signals.text_normalize import (
-    normalize_line,
+    normalize_lines,
     to_simplified_chinese,
     tokenize_words,
     tokenize_words_zh,
@@ -75,7 +77,16 @@ from opencoder_jax.refinecode.signals.text_normalize import (
 # program_lang -> parser(text) -> tree or None. The language-specific tier registers here.
 AST_PARSERS: dict[str, Callable[[str], Any]] = {}
 
-_WHITESPACE_RE = re.compile(r"\s+")
+_ASCII_LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_ASCII_DIGITS = b"0123456789"
+
+
+def _count_chars(text: str, ascii_set: bytes, predicate) -> int:
+    """sum(map(predicate, text)) where, on ASCII, predicate holds exactly for ascii_set."""
+    if text.isascii():
+        data = text.encode("ascii")
+        return len(data) - len(data.translate(None, ascii_set))
+    return sum(map(predicate, text))
 
 
 def split_lines(text: str) -> tuple[str, ...]:
@@ -147,7 +158,7 @@ class CodeDocument:
 
     @cached_property
     def normalized_lines(self) -> tuple[str, ...]:
-        return tuple(normalize_line(line) for line in self.raw_lines)
+        return normalize_lines(self.raw_lines, self.raw_content)
 
     @cached_property
     def normalized_content(self) -> str:
@@ -155,7 +166,20 @@ class CodeDocument:
 
     @cached_property
     def visible_content(self) -> str:
-        return _WHITESPACE_RE.sub("", self.raw_content)
+        # str.split() and re's \\s both split on exactly the Py_UNICODE_ISSPACE characters
+        return "".join(self.raw_content.split())
+
+    @property
+    def num_whitespace_chars(self) -> int:
+        return len(self.raw_content) - len(self.visible_content)
+
+    @cached_property
+    def num_alpha_visible(self) -> int:
+        return _count_chars(self.visible_content, _ASCII_LETTERS, str.isalpha)
+
+    @cached_property
+    def num_digit_visible(self) -> int:
+        return _count_chars(self.visible_content, _ASCII_DIGITS, str.isdigit)
 
     # -- words --------------------------------------------------------------------------
     def tokenize(self, text: str) -> list[str]:

@@ -26,11 +26,14 @@ _URL_IN_WORD_RE = re.compile(r"https?://[^\s\x1c-\x1f]")
 _HEX_WORD_RE = re.compile(r"\b0[xX][0-9a-fA-F]+\b")
 _AUTOGEN_MARKERS = ("generate", "autogen", "do not edit")  # also covers the released regex alternatives
 _PROMPT_COMMENTS = ("your code here", "fixme", "todo")
-_ENCODED_PATTERNS = (
-    re.compile(r"[a-zA-Z0-9+/\n=]{64,}"),  # base64
-    re.compile(r"(?:\b(?:0x|\\x)?[0-9a-fA-F]{2}(?:,|\b[^\S\x1c-\x1f]*)){8,}"),  # hexadecimal
-    re.compile(r"(?:\\u[0-9a-fA-F]{4}){8,}"),  # unicode escapes
-)
+_BASE64_RE = re.compile(r"[a-zA-Z0-9+/\n=]{64,}")
+_HEX_BLOB_RE = re.compile(r"(?:\b(?:0x|\\x)?[0-9a-fA-F]{2}(?:,|\b[^\S\x1c-\x1f]*)){8,}")
+# A hex blob consists of these characters only and has at least 16 of them, so it lies inside
+# one such maximal run; searching each run (the character after it still visible to \b) finds
+# exactly the blobs _HEX_BLOB_RE.finditer finds in the whole text, without trying it everywhere.
+_HEX_RUN_RE = re.compile(r"(?<![0-9a-fA-Fx\\,\s])[0-9a-fA-Fx\\,\s]{16,}")
+# (?:\\u[0-9a-fA-F]{4}){8,} with a literal head, so the regex engine can skip to each '\u'
+_UNICODE_ESCAPES_RE = re.compile(r"\\u[0-9a-fA-F]{4}(?:\\u[0-9a-fA-F]{4}){7,}")
 _ASSIGN_QUOTE_RE = re.compile(r"=[^\S\x1c-\x1f]*[\"']")
 _QUOTE_PLUS_QUOTE_RE = re.compile(r"[\"'][^\S\x1c-\x1f]*\+[^\S\x1c-\x1f]*[\"']")
 _QUOTE_RE = re.compile(r"[\"']")
@@ -65,7 +68,7 @@ def frac_chars_alphabet(doc: CodeDocument):
     visible = doc.visible_content
     if not visible:
         return 0.0
-    return _round(sum(map(str.isalpha, visible)) / len(visible))
+    return _round(doc.num_alpha_visible / len(visible))
 
 
 def cate_xml_start(doc: CodeDocument):
@@ -92,13 +95,36 @@ def frac_lines_dupe_lines(doc: CodeDocument):
 
 # -- comments --------------------------------------------------------------------------------------
 _DOCSTRING_NODE_ORDER = {python_ast.ClassDef: "Class", python_ast.FunctionDef: "Function/Method", python_ast.Module: "Module"}
+# Fields holding statements (or handlers / match cases, which hold statements), per node type,
+# in _fields order = ast.iter_child_nodes order. Expressions never contain statements, so a
+# breadth-first walk through these fields meets the def/class nodes in ast.walk's order.
+_STATEMENT_FIELDS = ("body", "handlers", "orelse", "finalbody", "cases")
+_statement_fields_of: dict[type, tuple[str, ...]] = {}
+
+
+def _statement_fields(node_type: type) -> tuple[str, ...]:
+    fields = _statement_fields_of.get(node_type)
+    if fields is None:
+        fields = _statement_fields_of[node_type] = tuple(f for f in node_type._fields if f in _STATEMENT_FIELDS)
+    return fields
+
+
+def _walk_statements(tree):
+    """ast.walk restricted to statements, except handlers and match cases (same relative order)."""
+    queue = [tree]
+    for node in queue:  # appending while iterating: a breadth-first walk
+        for field in _statement_fields(type(node)):
+            children = getattr(node, field, None)
+            if children:
+                queue.extend(children)
+        yield node
 
 
 def python_docstrings(tree) -> str:
     """Docstrings of the module, classes and (non-async) functions, cleaned, sorted by kind
     and name, joined with '\\n' (released get_docstrings)."""
     found = []
-    for node in python_ast.walk(tree):
+    for node in _walk_statements(tree):
         kind = _DOCSTRING_NODE_ORDER.get(type(node))
         if kind is not None:
             found.append((kind, getattr(node, "name", None), python_ast.get_docstring(node)))
@@ -106,7 +132,19 @@ def python_docstrings(tree) -> str:
     return "\n".join(d for _, _, d in found if d)
 
 
-def python_comments(source: str) -> str:
+# In source that compiles, every quote outside strings and comments opens a string and every
+# '#' outside strings opens a comment, so one left-to-right regex scan finds tokenize's
+# COMMENT tokens (prefixes need no care: r"\"" still does not end at the escaped quote).
+_PY_STRING_OR_COMMENT_RE = re.compile(
+    r"'''[^'\\]*(?:(?:\\[\s\S]|'(?!''))[^'\\]*)*'''"
+    r'|"""[^"\\]*(?:(?:\\[\s\S]|"(?!""))[^"\\]*)*"""'
+    r"|'[^'\\\n]*(?:\\[\s\S][^'\\\n]*)*'"
+    r'|"[^"\\\n]*(?:\\[\s\S][^"\\\n]*)*"'
+    r"|(#[^\r\n]*)"
+)
+
+
+def python_comments_tokenize(source: str) -> str:
     """All '#' comments concatenated with every '#' removed; '' when tokenize fails anywhere."""
     if "#" not in source:
         return ""
@@ -117,6 +155,17 @@ def python_comments(source: str) -> str:
     return "".join(parts).replace("#", "")
 
 
+def python_comments(source: str, compiles: bool = False) -> str:
+    """python_comments_tokenize(source); `compiles` (ast.parse succeeded) allows the exact
+    regex scan, except with '\\r' in the text (tokenize strips '\\r' runs before line ends)."""
+    if "#" not in source:
+        return ""
+    if not compiles or "\r" in source:
+        return python_comments_tokenize(source)
+    parts = [c for c in _PY_STRING_OR_COMMENT_RE.findall(source) if c]
+    return "".join(parts).replace("#", "")
+
+
 def python_natural_text(doc: CodeDocument) -> str:
     """Released get_text_python: docstrings + '\\n' + comments, stripped."""
     tree = doc.ast
@@ -124,7 +173,7 @@ def python_natural_text(doc: CodeDocument) -> str:
         docstrings = python_docstrings(tree) if tree is not None else ""
     except Exception:  # noqa: BLE001
         docstrings = ""
-    return (docstrings + "\n" + python_comments(doc.raw_content)).strip()
+    return (docstrings + "\n" + python_comments(doc.raw_content, tree is not None)).strip()
 
 
 def frac_chars_comments(doc: CodeDocument):
@@ -211,16 +260,32 @@ def frac_lines_string_concat(doc: CodeDocument):
 
 
 # -- encoded data, hex, asserts -----------------------------------------------------------------------
+def hex_blob_lengths(text: str):
+    """Lengths of the matches of _HEX_BLOB_RE.finditer(text), run by run."""
+    size = len(text)
+    for run in _HEX_RUN_RE.finditer(text):
+        pos, end = run.start(), min(run.end() + 1, size)
+        while True:
+            m = _HEX_BLOB_RE.search(text, pos, end)
+            if m is None:
+                break
+            yield m.end() - m.start()
+            pos = m.end()
+
+
 def cate_encoded_data(doc: CodeDocument):
+    """Released: base64, hex and unicode-escape blobs; any longer than 1024 characters, or all
+    together more than half of the text, make it 1.0."""
     text = doc.raw_content
     score = 0.0
     matched = 0
-    for pattern in _ENCODED_PATTERNS:
-        for m in pattern.finditer(text):
-            n = m.end() - m.start()
-            if n > 1024:
-                score = 1.0
-            matched += n
+    lengths = [m.end() - m.start() for m in _BASE64_RE.finditer(text)]
+    lengths += hex_blob_lengths(text)
+    lengths += [m.end() - m.start() for m in _UNICODE_ESCAPES_RE.finditer(text)]
+    for n in lengths:
+        if n > 1024:
+            score = 1.0
+        matched += n
     if text and matched / len(text) > 0.5:
         score = 1.0
     return score

@@ -16,6 +16,7 @@ back-references) keep the rule-by-rule loop. Lexers that override get_tokens_unp
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Iterator
 
 from pygments.lexer import RegexLexer, _PseudoMatch
@@ -62,6 +63,13 @@ def _compile_segment(parts: list[str]):
         return None
 
 
+@lru_cache(maxsize=None)
+def _compiles_alone(part: str) -> bool:
+    """Whether a scoped rule compiles on its own; memoised because pygments' `include` copies
+    the same rules into many states (and re's own cache holds only 512 patterns)."""
+    return _compile_segment([part]) is not None
+
+
 def _join_state(rules) -> list:
     """Steps that together try a state's rules in order: ('joined', match, first_rule_index)
     for runs of joinable rules, ('single', None, index) for the rest."""
@@ -80,7 +88,7 @@ def _join_state(rules) -> list:
 
     for i, (rexmatch, _action, _new_state) in enumerate(rules):
         part = _scoped(rexmatch.__self__)
-        if part is None or _compile_segment([part]) is None:
+        if part is None or not _compiles_alone(part):
             flush()
             steps.append(("single", None, i))
         else:
@@ -110,7 +118,7 @@ def _skip_pattern(rules, selected: frozenset) -> str | None:
     for rexmatch, action, new_state in rules:
         safe = type(action) is _TokenType and action not in selected and new_state is None
         part = _scoped(rexmatch.__self__)
-        if part is None or _compile_segment([part]) is None:
+        if part is None or not _compiles_alone(part):
             # an unsafe rule only needs a lookahead that matches whenever it does: a prefix
             part = None if safe else _matching_prefix(rexmatch.__self__)
             if part is None:

@@ -60,6 +60,28 @@ def normalize_line(line: str) -> str:
     return text
 
 
+# NORMALIZE_TABLE restricted to ASCII, for bytes.translate: (256-byte map, bytes to delete)
+_ASCII_MAP = bytes(ord(NORMALIZE_TABLE.get(c, chr(c))) if len(NORMALIZE_TABLE.get(c, chr(c))) == 1 else c
+                   for c in range(256))
+_ASCII_DELETE = bytes(c for c in range(128) if NORMALIZE_TABLE.get(c, chr(c)) == "")
+assert all(len(NORMALIZE_TABLE.get(c, chr(c))) <= 1 for c in range(128))
+
+
+def normalize_lines(lines: tuple[str, ...], text: str) -> tuple[str, ...]:
+    """tuple(normalize_line(l) for l in lines), where lines = code_document.split_lines(text).
+    On ASCII text the character map and lower() are per character and keep every '\\n', so
+    they run once over the whole text (bytes.translate); no NFKC is needed."""
+    if not lines:
+        return ()
+    if not text.isascii():
+        return tuple(normalize_line(line) for line in lines)
+    mapped = text.encode("ascii").translate(_ASCII_MAP, _ASCII_DELETE).lower().decode("ascii")
+    parts = [" ".join(line.split()) for line in mapped.split("\n")]
+    if text.endswith("\n"):
+        parts.pop()  # split_lines has no empty line after the final '\n'
+    return tuple(parts)
+
+
 def tokenize_words(text: str) -> list[str]:
     """nltk.wordpunct_tokenize: alphanumeric runs and runs of other non-space characters."""
     return WORDPUNCT_RE.findall(text)

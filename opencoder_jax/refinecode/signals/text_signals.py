@@ -39,7 +39,6 @@ STOP_WORD_LANGUAGES = ("en", "fr", "es", "it", "de")
 _SENTENCE_RE = re.compile(r"\b[^.!?。！？؟]+[.!?。！？؟]*")
 _SENTENCE_SPLIT_RE = re.compile(r"\.|\?|\!|\n")
 _HEX_WORD_RE = re.compile(r"\b0[xX][0-9a-fA-F]+\b")
-_WHITESPACE_CHAR_RE = re.compile(r"\s")
 _LINK_START_RE = re.compile(r"\(https?://")
 _SPACE_RE = re.compile(r"\s")
 
@@ -226,21 +225,21 @@ def frac_chars_alphabet_text(doc: CodeDocument):
         return 0.0
     if doc.lang != "en":
         return None
-    return _round(sum(map(str.isalpha, visible)) / len(visible))
+    return _round(doc.num_alpha_visible / len(visible))
 
 
 def frac_chars_digital(doc: CodeDocument):
     visible = doc.visible_content
     if not visible:
         return 1.0
-    return _round(sum(map(str.isdigit, visible)) / len(visible))
+    return _round(doc.num_digit_visible / len(visible))
 
 
 def frac_chars_whitespace(doc: CodeDocument):
     text = doc.raw_content
     if not text:
         return 1.0
-    return _round(len(_WHITESPACE_CHAR_RE.findall(text)) / len(text))
+    return _round(doc.num_whitespace_chars / len(text))  # = len(re.findall(r"\s", text))
 
 
 def frac_chars_hex_words_text(doc: CodeDocument):
