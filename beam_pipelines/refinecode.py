@@ -17,7 +17,7 @@ import apache_beam as beam
 import gin
 
 from beam_pipelines import sources, stats
-from beam_pipelines.array_record_io import ReadFromArrayRecord, WriteToArrayRecord
+from beam_pipelines.array_record_io import ReadFromArrayRecord, WriteToArrayRecord, WriteToArrayRecordPerBundle
 from beam_pipelines.embedded_corpus import EmbeddedCorpusConfig, embedded_trees
 from beam_pipelines.stage import StageContext
 from opencoder_jax import document as docs
@@ -33,6 +33,9 @@ class RefinecodeConfig:
     stages: tuple[str, ...] = STAGE_ORDER
     num_shards: int = 8
     drop_examples_per_reason: int = 5
+    # "sharded": num_shards files, reproducible (a shuffle groups the documents);
+    # "per_bundle": each bundle streams to its own file, no shuffle (flat memory on big local runs).
+    sink: str = "sharded"
 
 
 def parse_stages(spec: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
@@ -68,33 +71,29 @@ def make_stage(name: str, context: StageContext) -> beam.PTransform:
 
 
 def _read_raw(p: beam.Pipeline, inputs: list[str], max_read_bytes: int):
-    """All raw inputs -> (files, read drops, document inputs)."""
-    files, drops, documents = [], [], []
+    """All raw inputs through one read chain -> (files, read drops, document shard inputs)."""
+    tasks, documents = [], []
     for i, path in enumerate(inputs):
         kind = sources.classify_input(path)
-        label = f"Input{i}_{kind}"
         if kind == "tree":
-            out = p | label >> sources.ReadRepositoryTree(path, max_read_bytes)
-        elif kind == "jsonl":
-            out = p | label >> sources.ReadJsonl(path)
-        elif kind == "parquet":
-            out = p | label >> sources.ReadParquet(path)
+            tasks += sources.tree_tasks(path)
+        elif kind in ("jsonl", "parquet"):
+            tasks += [(kind, f) for f in sources.match_files(path)]
         else:
-            documents.append(p | label >> ReadFromArrayRecord(path.rstrip("/") + "/documents-*.array_record"))
-            continue
-        files.append(out["files"])
-        drops.append(out["drops"])
-    return files, drops, documents
+            documents.append(p | f"Input{i}_documents" >> ReadFromArrayRecord(
+                path.rstrip("/") + "/documents-*.array_record"))
+    if not tasks:
+        return [], [], documents
+    out = p | "ReadInputs" >> sources.ReadSources(tasks, max_read_bytes)
+    return [out["files"]], [out["drops"]], documents
 
 
 def _read_embedded(p: beam.Pipeline, corpus: EmbeddedCorpusConfig, max_read_bytes: int):
-    files, drops = [], []
-    for i, tree in enumerate(embedded_trees(corpus)):
-        out = p | f"Embedded{i}" >> sources.ReadRepositoryTree(
-            tree.root, max_read_bytes, tree.repo_prefix, tree.exclude, tree.max_repos, tree.include)
-        files.append(out["files"])
-        drops.append(out["drops"])
-    return files, drops
+    tasks = []
+    for tree in embedded_trees(corpus):
+        tasks += sources.tree_tasks(tree.root, tree.repo_prefix, tree.exclude, tree.max_repos, tree.include)
+    out = p | "ReadEmbedded" >> sources.ReadSources(tasks, max_read_bytes)
+    return [out["files"]], [out["drops"]]
 
 
 def _flatten(p, pcolls, label):
@@ -176,10 +175,14 @@ def build_refinecode(p: beam.Pipeline, inputs: list[str] | None, output_dir: str
          | "WriteDeadLetter" >> beam.io.WriteToText(
              output_dir.rstrip("/") + "/dead_letter", file_name_suffix=".jsonl", shard_name_template=""))
 
-    written = (current
-               | "EncodeDocs" >> beam.Map(docs.to_bytes)
-               | "WriteDocs" >> WriteToArrayRecord(
-                   output_dir.rstrip("/") + "/documents", config.num_shards, key_fn=_record_id))
+    encoded = current | "EncodeDocs" >> beam.Map(docs.to_bytes)
+    prefix = output_dir.rstrip("/") + "/documents"
+    if config.sink == "sharded":
+        written = encoded | "WriteDocs" >> WriteToArrayRecord(prefix, config.num_shards, key_fn=_record_id)
+    elif config.sink == "per_bundle":
+        written = encoded | "WriteDocs" >> WriteToArrayRecordPerBundle(prefix)
+    else:
+        raise ValueError(f"RefinecodeConfig.sink must be 'sharded' or 'per_bundle', got {config.sink!r}")
     return {"kept": current, "dropped": drops, "metrics": metrics, "written": written}
 
 

@@ -114,82 +114,119 @@ def list_repositories(root: str, exclude: frozenset[str] = frozenset(),
     return repos
 
 
-class _ListRepoFiles(beam.DoFn):
-    """(repo_name, repo_dir) -> (repo_name, abs_path, rel_path, commit_date); symlinks dropped."""
+def tree_tasks(root: str, repo_prefix: str = "", exclude: frozenset[str] = frozenset(),
+               max_repos: int | None = None, include: frozenset[str] | None = None) -> list[tuple]:
+    """One ("repo", (name, dir, loose_name, source)) task per repository of a tree."""
+    repos = [(repo_prefix + name if name != "." else name, path)
+             for name, path in list_repositories(root, exclude, include)]
+    if max_repos is not None:
+        repos = repos[:max_repos]
+    loose = repo_prefix + (os.path.basename(os.path.abspath(root)) or "root")
+    return [("repo", (name, path, loose, root)) for name, path in repos]
 
-    def __init__(self, source: str, loose_repo_name: str):
-        self._source = source
-        self._loose = loose_repo_name
 
-    def process(self, element):
-        repo, repo_dir = element
-        dates = git_commit_dates(repo_dir)
-        if repo == ".":  # loose files directly in the root: one repository, not recursive
-            for name in sorted(os.listdir(repo_dir)):
-                full = os.path.join(repo_dir, name)
-                if os.path.isfile(full) or os.path.islink(full):
-                    yield from self._emit(self._loose, full, name, dates)
-            return
-        for dirpath, dirnames, filenames in os.walk(repo_dir):
-            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
-            for name in sorted(filenames):
-                full = os.path.join(dirpath, name)
-                rel = os.path.relpath(full, repo_dir)
-                yield from self._emit(repo, full, rel, dates)
+def _list_repo_files(task):
+    """A repository -> ("file", (repo, abs_path, rel_path, commit_date, source)) tasks."""
+    repo, repo_dir, loose, source = task
+    dates = git_commit_dates(repo_dir)
+    if repo == ".":  # loose files directly in the root: one repository, not recursive
+        for name in sorted(os.listdir(repo_dir)):
+            full = os.path.join(repo_dir, name)
+            if os.path.isfile(full) or os.path.islink(full):
+                yield from _file_task(loose, full, name, dates, source)
+        return
+    for dirpath, dirnames, filenames in os.walk(repo_dir):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+        for name in sorted(filenames):
+            full = os.path.join(dirpath, name)
+            yield from _file_task(repo, full, os.path.relpath(full, repo_dir), dates, source)
 
-    def _emit(self, repo, full, rel, dates):
-        # Non-UTF-8 file names (surrogate-escaped by os.walk) are kept, made valid UTF-8.
-        rel = os.fsencode(rel).decode("utf-8", "replace")
-        if os.path.islink(full):
-            yield beam.pvalue.TaggedOutput("drops", read_drop("symlink", self._source, repo, rel))
+
+def _file_task(repo, full, rel, dates, source):
+    # Non-UTF-8 file names (surrogate-escaped by os.walk) are kept, made valid UTF-8.
+    rel_text = os.fsencode(rel).decode("utf-8", "replace")
+    if os.path.islink(full):
+        yield beam.pvalue.TaggedOutput("drops", read_drop("symlink", source, repo, rel_text))
+    else:
+        yield ("file", (repo, full, rel_text, dates.get(rel), source))
+
+
+def _read_file(task, max_read_bytes: int) -> dict:
+    repo, full, rel, date, source = task
+    raw = {"repo": repo, "path": rel, "content": None, "stars": None,
+           "commit_date": date, "source": source, "error": None}
+    try:
+        with open(full, "rb") as f:
+            raw["content"] = f.read(max_read_bytes)
+    except OSError as e:
+        raw["error"] = f"{type(e).__name__}: {e}"
+    return raw
+
+
+class _ExpandTasks(beam.DoFn):
+    """Cheap listing: repositories become file tasks; record files pass through."""
+
+    def process(self, task):
+        kind, payload = task
+        if kind == "repo":
+            yield from _list_repo_files(payload)
         else:
-            yield (repo, full, rel, dates.get(rel))
+            yield task
 
 
-class _ReadFile(beam.DoFn):
-    def __init__(self, source: str, max_read_bytes: int):
-        self._source = source
+class _ReadTasks(beam.DoFn):
+    """The heavy part, after the reshuffle: read files, parse JSONL / Parquet."""
+
+    def __init__(self, max_read_bytes: int):
         self._max = max_read_bytes
 
-    def process(self, element):
-        repo, full, rel, date = element
-        raw = {"repo": repo, "path": rel, "content": None, "stars": None,
-               "commit_date": date, "source": self._source, "error": None}
-        try:
-            with open(full, "rb") as f:
-                raw["content"] = f.read(self._max)
-        except OSError as e:
-            raw["error"] = f"{type(e).__name__}: {e}"
-        yield raw
+    def process(self, task):
+        kind, payload = task
+        if kind == "file":
+            yield _read_file(payload, self._max)
+        elif kind == "jsonl":
+            yield from _parse_jsonl_file(payload)
+        elif kind == "parquet":
+            yield from _parse_parquet_file(payload)
+        else:
+            raise ValueError(f"unknown read task {kind!r}")
+
+
+class ReadSources(beam.PTransform):
+    """Read tasks of every kind through ONE listing -> reshuffle -> read chain.
+
+    One chain (no Flatten of file contents from several reads) lets a local runner stream
+    the contents through the fused stages instead of materialising them all in memory.
+    """
+
+    def __init__(self, tasks: list[tuple], max_read_bytes: int):
+        super().__init__()
+        self._tasks = list(tasks)
+        self._max = max_read_bytes
+
+    def expand(self, pbegin):
+        listed = (pbegin
+                  | "Tasks" >> beam.Create(self._tasks)
+                  | "Expand" >> beam.ParDo(_ExpandTasks()).with_outputs("drops", main="tasks"))
+        read = (listed.tasks
+                | "Reshuffle" >> beam.Reshuffle()
+                | "Read" >> beam.ParDo(_ReadTasks(self._max)).with_outputs("drops", main="files"))
+        drops = (listed.drops, read.drops) | "FlattenDrops" >> beam.Flatten()
+        return {"files": read.files, "drops": drops}
 
 
 class ReadRepositoryTree(beam.PTransform):
-    """A directory whose immediate sub-directories are repositories."""
+    """A directory whose immediate sub-directories are repositories (or one git checkout)."""
 
     def __init__(self, root: str, max_read_bytes: int, repo_prefix: str = "",
                  exclude: frozenset[str] = frozenset(), max_repos: int | None = None,
                  include: frozenset[str] | None = None):
         super().__init__()
-        self._root = root
+        self._tasks = tree_tasks(root, repo_prefix, exclude, max_repos, include)
         self._max = max_read_bytes
-        self._prefix = repo_prefix
-        self._exclude = exclude
-        self._include = include
-        self._max_repos = max_repos
 
     def expand(self, pbegin):
-        repos = [(self._prefix + name if name != "." else name, path)
-                 for name, path in list_repositories(self._root, self._exclude, self._include)]
-        if self._max_repos is not None:
-            repos = repos[: self._max_repos]
-        loose = self._prefix + (os.path.basename(self._root.rstrip("/")) or "root")
-        listed = (pbegin
-                  | "Repos" >> beam.Create(repos)
-                  | "ListFiles" >> beam.ParDo(_ListRepoFiles(self._root, loose)).with_outputs("drops", main="files"))
-        files = (listed.files
-                 | "Reshuffle" >> beam.Reshuffle()
-                 | "ReadFiles" >> beam.ParDo(_ReadFile(self._root, self._max)))
-        return {"files": files, "drops": listed.drops}
+        return pbegin | ReadSources(self._tasks, self._max)
 
 
 # ----------------------------------------------------------------------------- records
@@ -248,36 +285,34 @@ def _iter_lines(path: str) -> Iterator[bytes]:
             yield line
 
 
-class _ParseJsonlFile(beam.DoFn):
-    def process(self, path):
-        line_no = 0
-        try:
-            for line_no, line in enumerate(_iter_lines(path), start=1):
-                if not line.strip():
-                    continue
-                yield from self._parse(path, line_no, line)
-        except (OSError, EOFError, gzip.BadGzipFile, ValueError) as e:
-            # A truncated/corrupt compressed stream: everything after line_no is lost;
-            # counted once per file with the reason, and dead-lettered.
-            yield beam.pvalue.TaggedOutput(
-                "drops", read_drop("corrupt_file", path, raw=f"after line {line_no}: {type(e).__name__}: {e}"))
+def _parse_jsonl_file(path):
+    line_no = 0
+    try:
+        for line_no, line in enumerate(_iter_lines(path), start=1):
+            if line.strip():
+                yield from _parse_jsonl_line(path, line_no, line)
+    except (OSError, EOFError, gzip.BadGzipFile, ValueError) as e:
+        # A truncated/corrupt compressed stream: everything after line_no is lost;
+        # counted once per file with the reason, and dead-lettered.
+        yield beam.pvalue.TaggedOutput(
+            "drops", read_drop("corrupt_file", path, raw=f"after line {line_no}: {type(e).__name__}: {e}"))
 
-    def _parse(self, path, line_no, line):
-        text = line.decode("utf-8", "replace")
-        try:
-            record = json.loads(line)
-        except ValueError:
-            yield beam.pvalue.TaggedOutput("drops", read_drop("broken_jsonl", f"{path}:{line_no}", raw=text))
-            return
-        if not isinstance(record, dict):
-            yield beam.pvalue.TaggedOutput("drops", read_drop("broken_jsonl", f"{path}:{line_no}", raw=text))
-            return
-        raw = record_to_raw(record, path)
-        if isinstance(raw, tuple):
-            reason, repo, rel = raw
-            yield beam.pvalue.TaggedOutput("drops", read_drop(reason, f"{path}:{line_no}", repo, rel, text))
-        else:
-            yield raw
+
+def _parse_jsonl_line(path, line_no, line):
+    text = line.decode("utf-8", "replace")
+    try:
+        record = json.loads(line)
+    except ValueError:
+        record = None
+    if not isinstance(record, dict):
+        yield beam.pvalue.TaggedOutput("drops", read_drop("broken_jsonl", f"{path}:{line_no}", raw=text))
+        return
+    raw = record_to_raw(record, path)
+    if isinstance(raw, tuple):
+        reason, repo, rel = raw
+        yield beam.pvalue.TaggedOutput("drops", read_drop(reason, f"{path}:{line_no}", repo, rel, text))
+    else:
+        yield raw
 
 
 class ReadJsonl(beam.PTransform):
@@ -286,41 +321,35 @@ class ReadJsonl(beam.PTransform):
         self._pattern = pattern
 
     def expand(self, pbegin):
-        paths = match_files(self._pattern)
-        out = (pbegin
-               | "Paths" >> beam.Create(paths)
-               | "Reshuffle" >> beam.Reshuffle()
-               | "Parse" >> beam.ParDo(_ParseJsonlFile()).with_outputs("drops", main="files"))
-        return {"files": out.files, "drops": out.drops}
+        return pbegin | ReadSources([("jsonl", p) for p in match_files(self._pattern)], 0)
 
 
-class _ParseParquetFile(beam.DoFn):
-    def process(self, path):
-        import pyarrow.parquet as pq
+def _parse_parquet_file(path):
+    import pyarrow.parquet as pq
 
-        try:
-            handle = FileSystems.open(path, compression_type="uncompressed")
-            pf = pq.ParquetFile(handle)
-        except Exception as e:  # noqa: BLE001 - any unreadable file is a counted drop
-            yield beam.pvalue.TaggedOutput("drops", read_drop("corrupt_parquet_file", path, raw=f"{type(e).__name__}: {e}"))
-            return
-        with handle:
-            for group in range(pf.num_row_groups):
-                try:
-                    rows = pf.read_row_group(group).to_pylist()
-                except Exception as e:  # noqa: BLE001
-                    n = pf.metadata.row_group(group).num_rows
-                    for row in range(n):  # one drop per lost row keeps the input count exact
-                        yield beam.pvalue.TaggedOutput("drops", read_drop(
-                            "corrupt_parquet_rows", f"{path}:rg{group}:{row}", raw=f"{type(e).__name__}: {e}"))
-                    continue
-                for i, record in enumerate(rows):
-                    raw = record_to_raw(record, path)
-                    if isinstance(raw, tuple):
-                        reason, repo, rel = raw
-                        yield beam.pvalue.TaggedOutput("drops", read_drop(reason, f"{path}:rg{group}:{i}", repo, rel))
-                    else:
-                        yield raw
+    try:
+        handle = FileSystems.open(path, compression_type="uncompressed")
+        pf = pq.ParquetFile(handle)
+    except Exception as e:  # noqa: BLE001 - any unreadable file is a counted drop
+        yield beam.pvalue.TaggedOutput("drops", read_drop("corrupt_parquet_file", path, raw=f"{type(e).__name__}: {e}"))
+        return
+    with handle:
+        for group in range(pf.num_row_groups):
+            try:
+                rows = pf.read_row_group(group).to_pylist()
+            except Exception as e:  # noqa: BLE001
+                n = pf.metadata.row_group(group).num_rows
+                for row in range(n):  # one drop per lost row keeps the input count exact
+                    yield beam.pvalue.TaggedOutput("drops", read_drop(
+                        "corrupt_parquet_rows", f"{path}:rg{group}:{row}", raw=f"{type(e).__name__}: {e}"))
+                continue
+            for i, record in enumerate(rows):
+                raw = record_to_raw(record, path)
+                if isinstance(raw, tuple):
+                    reason, repo, rel = raw
+                    yield beam.pvalue.TaggedOutput("drops", read_drop(reason, f"{path}:rg{group}:{i}", repo, rel))
+                else:
+                    yield raw
 
 
 class ReadParquet(beam.PTransform):
@@ -329,9 +358,4 @@ class ReadParquet(beam.PTransform):
         self._pattern = pattern
 
     def expand(self, pbegin):
-        paths = match_files(self._pattern)
-        out = (pbegin
-               | "Paths" >> beam.Create(paths)
-               | "Reshuffle" >> beam.Reshuffle()
-               | "Parse" >> beam.ParDo(_ParseParquetFile()).with_outputs("drops", main="files"))
-        return {"files": out.files, "drops": out.drops}
+        return pbegin | ReadSources([("parquet", p) for p in match_files(self._pattern)], 0)

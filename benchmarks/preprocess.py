@@ -4,7 +4,7 @@ Side by side in one run, on the same files:
   read_only    os.walk + read of every file (the I/O floor any tool pays)
   rules        read + `preprocess_file` (size, binary, UTF-8, language table) in one process
   beam         the whole `--stages preprocess` Beam pipeline on FnApiRunner (1 worker):
-               sources, rules, stats, ArrayRecord shards
+               sources, rules, stats, ArrayRecord shards (sink "sharded" and "per_bundle")
 Per core = measured on one worker process (the Beam run uses one SDK worker).
 
   .venv/bin/python benchmarks/preprocess.py [--all_packages] [--append_results]
@@ -70,13 +70,14 @@ def bench_rules(files, config, max_read):
     return time.perf_counter() - start, kept
 
 
-def bench_beam(corpus_gin_params):
+def bench_beam(corpus_gin_params, sink="sharded"):
     from opencoder_jax import config as gin_config
     from beam_pipelines.refinecode import import_stage_modules
     from beam_pipelines.refinecode_main import default_gin_files, run_refinecode
 
     import_stage_modules()
-    gin_config.parse_gin([], ["RefinecodeConfig.stages = ['preprocess']", *corpus_gin_params],
+    gin_config.parse_gin([], ["RefinecodeConfig.stages = ['preprocess']", f"RefinecodeConfig.sink = '{sink}'",
+                              *corpus_gin_params],
                          defaults=default_gin_files())
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
@@ -100,16 +101,18 @@ def main():
     t_read, nbytes = bench_read_only(files, max_read)
     t_rules, kept = bench_rules(files, config, max_read)
     t_beam, stats = bench_beam(params)
+    t_bundle, _ = bench_beam(params, sink="per_bundle")
     mb = nbytes / 1e6
     rows = [("read_only (os.walk + read)", t_read), ("rules (read + preprocess_file)", t_rules),
-            ("beam --stages preprocess (FnApiRunner, 1 worker)", t_beam)]
+            ("beam --stages preprocess (FnApiRunner, 1 worker), sink=sharded", t_beam),
+            ("beam --stages preprocess (FnApiRunner, 1 worker), sink=per_bundle", t_bundle)]
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     lines = [f"corpus: {len(files):,} files, {mb:.1f} MB read ({'all site-packages' if args.all_packages else 'quickstart slice'} + stdlib); "
              f"kept {kept:,}; Beam stats input {stats['input']:,} kept {stats['kept']:,}",
              "", "| path | seconds | files/s per core | MB/s per core | vs read_only |", "| --- | ---: | ---: | ---: | ---: |"]
     for name, t in rows:
         lines.append(f"| {name} | {t:.2f} | {len(files) / t:,.0f} | {mb / t:,.1f} | {t / t_read:.1f}x time |")
-    lines.append(f"\npeak RSS of the benchmark process: {peak_mb:,.0f} MB")
+    lines.append(f"\npeak RSS of the benchmark process (all rows, one process): {peak_mb:,.0f} MB")
     report = "\n".join(lines)
     print(report)
     if args.append_results:

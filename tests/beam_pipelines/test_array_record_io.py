@@ -62,3 +62,17 @@ def test_output_independent_of_input_order(tmp_path):
             _ = p | beam.Create(order) | beam.Reshuffle() | WriteToArrayRecord(prefix, num_shards=3)
         outputs.append([read_array_record_file(f) for f in sorted(glob.glob(prefix + "-*.array_record"))])
     assert outputs[0] == outputs[1]
+
+
+def test_per_bundle_sink_writes_every_record(tmp_path):
+    from beam_pipelines.array_record_io import WriteToArrayRecordPerBundle
+
+    records = _records(300)
+    prefix = str(tmp_path / "documents")
+    with TestPipeline(runner="FnApiRunner") as p:
+        written = p | beam.Create(records) | WriteToArrayRecordPerBundle(prefix)
+        assert_that(written | beam.Map(lambda kv: kv[1]) | beam.CombineGlobally(sum), equal_to([300]))
+    files = glob.glob(prefix + "-b*.array_record")
+    assert files
+    got = [r for f in files for r in read_array_record_file(f)]
+    assert sorted(got) == sorted(records)
