@@ -19,6 +19,7 @@ PRECISION = 8
 
 # The released code.py uses the `regex` module, whose \s lacks U+001C..U+001F (str.isspace has them).
 _REGEX_MODULE_SPACE_RE = re.compile(r"[^\S\x1c-\x1f]+")
+_FILE_SEPARATORS_RE = re.compile(r"[\x1c-\x1f]")  # whitespace to str.split(), not to the regex module
 # released priority: ''' > \"\"\" > ' > \" ; lazy bodies
 _STRING_ANY_RE = re.compile(r"'''(.*?)'''|\"\"\"(.*?)\"\"\"|'(.*?)'|\"(.*?)\"", re.DOTALL)
 _STRING_ONE_LINE_RE = re.compile(r"'''(.*?)'''|\"\"\"(.*?)\"\"\"|'([^\n]*?)'|\"([^\n]*?)\"", re.DOTALL)
@@ -85,7 +86,12 @@ def frac_lines_dupe_lines(doc: CodeDocument):
     lines that are '},' or a single character do not count as duplicates."""
     if not doc.raw_lines:
         return None
-    counts = Counter(_REGEX_MODULE_SPACE_RE.sub("", line) for line in doc.code_normalized_lines)
+    lines = doc.code_normalized_lines
+    if _FILE_SEPARATORS_RE.search(doc.code_raw_content) is None:
+        # without \x1c-\x1f, str.split() splits on exactly the characters removed below
+        counts = Counter(["".join(line.split()) for line in lines])
+    else:
+        counts = Counter(_REGEX_MODULE_SPACE_RE.sub("", line) for line in lines)
     total = sum(counts.values())
     if total == 0:
         return None

@@ -68,7 +68,9 @@ def dupe_ngram_char_fractions(words: Sequence[str], sizes: Sequence[int]) -> dic
 def ngram_keys(ids: np.ndarray, max_n: int) -> dict[int, np.ndarray]:
     """n -> int64[len(ids)-n+1]: an id per n-gram start (equal ids <=> equal n-grams), for
     n = 1..max_n while there are at least n words. Exact, no hashing: an n-gram's id is the
-    dense renumbering of the pair ((n-1)-gram id, id of its last word), which fits int64."""
+    dense renumbering of the pair ((n-1)-gram id, id of its last word), which fits int64.
+    Only starts whose (n-1)-gram occurs more than once can repeat, so only they are sorted;
+    every other start gets an id of its own."""
     num = len(ids)
     base = int(ids.max()) + 1 if num else 1
     key = ids
@@ -77,8 +79,17 @@ def ngram_keys(ids: np.ndarray, max_n: int) -> dict[int, np.ndarray]:
         m = num - n + 1
         if m <= 0:
             break
-        _, inverse = np.unique(key[:m] * base + ids[n - 1:], return_inverse=True)
-        key = keys[n] = inverse.ravel()
+        repeated = np.bincount(key)[key[:m]] > 1  # [m]: the (n-1)-gram starting here repeats
+        starts = np.flatnonzero(repeated)
+        if len(starts) == 0:
+            key = keys[n] = np.arange(m, dtype=np.int64)
+            continue
+        _, inverse = np.unique(key[starts] * base + ids[starts + n - 1], return_inverse=True)
+        new_key = np.empty(m, dtype=np.int64)
+        new_key[starts] = inverse.ravel()
+        singles = np.flatnonzero(~repeated)
+        new_key[singles] = np.arange(len(starts), len(starts) + len(singles), dtype=np.int64)
+        key = keys[n] = new_key
     return keys
 
 

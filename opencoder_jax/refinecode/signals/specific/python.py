@@ -17,6 +17,7 @@ not look inside a class that is itself inside a visited class.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 
 import regex
@@ -49,56 +50,202 @@ class PythonTreeFacts:
     frames_members: int
 
 
+# -- node shapes, read from the ASDL signature each node class carries in its docstring --------
+# ("BinOp(expr left, operator op, expr right)"). A LEAF class has no field that can hold a node
+# (contexts, operators, Constant, alias, Pass, ...); the walk does not push leaves, it only
+# notes that one hangs below the current node (every leaf is one plain visit deeper).
+_BUILTIN_FIELD_TYPES = frozenset({"identifier", "string", "constant", "int"})
+_SIGNATURE = re.compile(r"^(\w+)\((.*)\)$")
+_FIELD = re.compile(r"^(\w+)([*?]?) (\w+)$")
+
+
+def _asdl_fields(cls) -> list[tuple[str, str, str]] | None:
+    """[(field, type, '' | '*' | '?')] of a concrete node class; None when not readable."""
+    doc = (cls.__doc__ or "").strip()
+    if not cls._fields:
+        return [] if doc == cls.__name__ else None
+    match = _SIGNATURE.match(doc)
+    if match is None or match.group(1) != cls.__name__:
+        return None
+    fields = []
+    for part in match.group(2).split(", "):
+        field = _FIELD.match(part)
+        if field is None:
+            return None
+        fields.append((field.group(3), field.group(1), field.group(2)))
+    return fields if tuple(f[0] for f in fields) == cls._fields else None
+
+
+def _node_classes(cls) -> list[type]:
+    """cls's subclasses, recursively, without the deprecated ones ast.parse never makes."""
+    found = []
+    for sub in cls.__subclasses__():
+        if not (sub.__doc__ or "").startswith("Deprecated AST node class"):
+            found.append(sub)
+            found.extend(_node_classes(sub))
+    return found
+
+
+def _node_shapes():
+    """(leaf classes, {class: (node fields, node-list fields, has a leaf child, leaf-list fields)}).
+
+    Classes missing from both (abstract bases, unreadable signatures) are walked with
+    ast.iter_child_nodes.
+    """
+    fields = {cls: _asdl_fields(cls) for cls in _node_classes(ast.AST)}
+    leaves = {cls for cls, fs in fields.items()
+              if fs is not None and all(t in _BUILTIN_FIELD_TYPES for _, t, _ in fs)}
+
+    def only_leaves(type_name: str) -> bool:
+        base = getattr(ast, type_name, None)
+        if not (isinstance(base, type) and issubclass(base, ast.AST)):
+            return False
+        if fields.get(base) is not None:  # product type (alias, arguments, ...)
+            return base in leaves
+        concrete = [cls for cls in _node_classes(base) if not _node_classes(cls)]
+        return bool(concrete) and all(cls in leaves for cls in concrete)
+
+    shapes = {}
+    for cls, fs in fields.items():
+        if fs is None or cls in leaves:
+            continue
+        nodes, lists, leaf_lists, has_leaf = [], [], [], False
+        for name, type_name, mark in fs:
+            if type_name in _BUILTIN_FIELD_TYPES:
+                continue
+            if mark == "*":
+                (leaf_lists if only_leaves(type_name) else lists).append(name)
+            elif mark == "" and only_leaves(type_name):
+                has_leaf = True  # e.g. Name.ctx, BinOp.op: always one leaf child
+            else:
+                nodes.append(name)
+        shapes[cls] = (tuple(nodes), tuple(lists), has_leaf, tuple(leaf_lists))
+    return frozenset(leaves), shapes
+
+
+_LEAVES, _SHAPES = _node_shapes()
+
+
 def tree_facts(tree: ast.AST) -> PythonTreeFacts:
+    """All Python facts in one iterative pass (see the module docstring for the frames).
+
+    Node order does not matter (counts, an any() and maxima), so children go on a stack
+    straight from their fields; leaf children and Name children (whose only child is its
+    context leaf) are not pushed, their depth is accounted at the parent.
+    """
     functions = classes = simple = members = 0
     has_vars = False
     max_f = max_v = max_c = max_m = 0
-    # (node, frames of: functions/simplefunc visitor, variable visitor (None = not visited),
-    #  class counter, class-member visitor (None = not visited))
+    leaves, shapes = _LEAVES, _SHAPES
+    FunctionDef, ClassDef, Assign, For = ast.FunctionDef, ast.ClassDef, ast.Assign, ast.For
+    AnnAssign, Name, Return = ast.AnnAssign, ast.Name, ast.Return
+    # (node, frames so far of: functions/simplefunc visitor, variable visitor (None = not
+    #  visited), class counter, class-member visitor (None = not visited))
     stack = [(tree, 0, 0, 0, 0)]
+    pop, push = stack.pop, stack.append
     while stack:
-        node, f, v, c, m = stack.pop()
-        is_func = type(node) is ast.FunctionDef
-        is_class = type(node) is ast.ClassDef
-        f += 3 if is_func else 2
-        c += 3 if is_class else 2
-        descend_v = descend_m = True
-        if v is not None:
-            if type(node) is ast.Assign:
-                v += 2
-                descend_v = False
-                if any(isinstance(t, ast.Name) for t in node.targets):
-                    has_vars = True
-            elif type(node) is ast.For or is_func:
+        node, f, v, c, m = pop()
+        kind = type(node)
+        if kind is FunctionDef:
+            functions += 1
+            if len(node.body) == 1 and isinstance(node.body[0], Return):
+                simple += 1
+            f += 3
+            c += 2
+            if v is not None:
                 v += 3
-                if (type(node) is ast.For and isinstance(node.target, ast.Name)) or (
-                    is_func and node.args.args
-                ):
+                if node.args.args:
+                    has_vars = True
+        elif kind is ClassDef:
+            classes += 1
+            f += 2
+            c += 3
+            if v is not None:
+                v += 2
+        else:
+            f += 2
+            c += 2
+            if v is not None:
+                if kind is For:
+                    v += 3
+                    if isinstance(node.target, Name):
+                        has_vars = True
+                else:
+                    v += 2
+        if f > max_f:
+            max_f = f
+        if c > max_c:
+            max_c = c
+        child_v = child_m = None
+        if v is not None:
+            if v > max_v:
+                max_v = v
+            if kind is Assign:  # the variable visitor does not go below an Assign
+                if any(isinstance(t, Name) for t in node.targets):
                     has_vars = True
             else:
-                v += 2
-            max_v = max(max_v, v)
+                child_v = v
         if m is not None:
             m += 2
-            max_m = max(max_m, m)
-            if is_class:
-                descend_m = False
+            if m > max_m:
+                max_m = m
+            if kind is ClassDef:  # the member visitor does not go below a class
                 for item in node.body:
-                    if type(item) is ast.Assign:
-                        members += sum(1 for t in item.targets if isinstance(t, ast.Name))
-                    elif type(item) is ast.AnnAssign and isinstance(item.target, ast.Name):
+                    if type(item) is Assign:
+                        members += sum(1 for t in item.targets if isinstance(t, Name))
+                    elif type(item) is AnnAssign and isinstance(item.target, Name):
                         members += 1
-        max_f, max_c = max(max_f, f), max(max_c, c)
-        if is_func:
-            functions += 1
-            if len(node.body) == 1 and isinstance(node.body[0], ast.Return):
-                simple += 1
-        elif is_class:
-            classes += 1
-        child_v = v if descend_v else None
-        child_m = m if descend_m else None
-        for child in ast.iter_child_nodes(node):
-            stack.append((child, f, child_v, c, child_m))
+            else:
+                child_m = m
+        shape = shapes.get(kind)
+        name_child = False
+        if shape is None:
+            if kind in leaves:
+                continue
+            has_leaf = False
+            for child in ast.iter_child_nodes(node):
+                if type(child) in leaves:
+                    has_leaf = True
+                else:
+                    push((child, f, child_v, c, child_m))
+        else:
+            node_fields, list_fields, has_leaf, leaf_lists = shape
+            for field in node_fields:
+                child = getattr(node, field)
+                if child is not None:
+                    child_kind = type(child)
+                    if child_kind is Name:
+                        name_child = True
+                    elif child_kind in leaves:
+                        has_leaf = True
+                    else:
+                        push((child, f, child_v, c, child_m))
+            for field in list_fields:
+                for child in getattr(node, field):
+                    if child is not None:  # Dict.keys, arguments.kw_defaults hold None
+                        child_kind = type(child)
+                        if child_kind is Name:
+                            name_child = True
+                        elif child_kind in leaves:
+                            has_leaf = True
+                        else:
+                            push((child, f, child_v, c, child_m))
+            if not has_leaf:
+                for field in leaf_lists:
+                    if getattr(node, field):
+                        has_leaf = True
+                        break
+        # a leaf child is one plain visit (+2 frames) deeper; a Name child's context two
+        depth = 4 if name_child else 2 if has_leaf else 0
+        if depth:
+            if f + depth > max_f:
+                max_f = f + depth
+            if c + depth > max_c:
+                max_c = c + depth
+            if child_v is not None and child_v + depth > max_v:
+                max_v = child_v + depth
+            if child_m is not None and child_m + depth > max_m:
+                max_m = child_m + depth
     # +1: the generator frame of ast.iter_fields inside the deepest generic_visit
     return PythonTreeFacts(functions, classes, simple, has_vars, members,
                            max_f + 1, max_v + 1, max_c + 1, max_m + 1)
