@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import regex
 
-from opencoder_jax.refinecode.signals.specific.common import char_index, ratio, ws_end
+from opencoder_jax.refinecode.signals.specific.common import char_index, frac_code_lines_containing, ratio, ws_end
 
 _ASCII_IDENT_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
 
@@ -232,17 +232,11 @@ def score_lines_no_logic(doc):
 
 
 def frac_lines_print_c(doc):
-    lines = doc.code_normalized_lines
-    if not lines:
-        return None
-    return ratio(sum(1 for line in lines if "printf" in line), len(lines))
+    return frac_code_lines_containing(doc, "printf")
 
 
 def frac_lines_print_cpp(doc):
-    lines = doc.code_normalized_lines
-    if not lines:
-        return None
-    return ratio(sum(1 for line in lines if "cout" in line or "printf" in line), len(lines))
+    return frac_code_lines_containing(doc, "cout", "printf")
 
 
 def frac_lines_preprocessor_directives(doc):

@@ -61,6 +61,14 @@ _WS_RUN = regex.compile(r"\s*+")
 _WORD_RUN = regex.compile(r"\w*+")
 
 
+def frac_code_lines_containing(doc, *markers: str) -> float | None:
+    """Fraction of normalised code lines holding any marker (the released print-line rules)."""
+    lines = doc.code_normalized_lines
+    if not lines:
+        return None
+    return ratio(sum(1 for line in lines if any(m in line for m in markers)), len(lines))
+
+
 def ws_end(text: str, pos: int) -> int:
     """End of the run of (regex-module) whitespace starting at pos."""
     return _WS_RUN.match(text, pos).end()

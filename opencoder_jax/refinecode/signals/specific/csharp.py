@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import regex
 
-from opencoder_jax.refinecode.signals.specific.common import char_index, is_ws, ratio, ws_end
+from opencoder_jax.refinecode.signals.specific.common import char_index, frac_code_lines_containing, is_ws, ratio, ws_end
 
 # Released find_functions (MULTILINE):
 #   ^\s*((?:(?:public|protected|private|internal)\s+)?(?:(?:static|virtual|override|abstract|async)\s+)?
@@ -114,10 +114,7 @@ def score_lines_no_logic(doc):
 
 
 def frac_lines_print(doc):
-    lines = doc.code_normalized_lines
-    if not lines:
-        return None
-    return ratio(sum(1 for line in lines if "Console.WriteLine" in line), len(lines))
+    return frac_code_lines_containing(doc, "Console.WriteLine")
 
 
 CSHARP_SIGNALS = {

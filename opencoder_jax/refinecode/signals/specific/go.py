@@ -14,6 +14,7 @@ from __future__ import annotations
 import regex
 
 from opencoder_jax.refinecode.signals.specific.common import (
+    frac_code_lines_containing,
     PRECISION,
     char_index,
     dollar_after_ws,
@@ -173,10 +174,7 @@ def score_lines_no_logic(doc):
 
 
 def frac_lines_print(doc):
-    lines = doc.code_normalized_lines
-    if not lines:
-        return None
-    return ratio(sum(1 for line in lines if "fmt.Print" in line), len(lines))
+    return frac_code_lines_containing(doc, "fmt.Print")
 
 
 GO_SIGNALS = {

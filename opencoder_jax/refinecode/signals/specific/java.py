@@ -13,6 +13,7 @@ from __future__ import annotations
 import regex
 
 from opencoder_jax.refinecode.signals.specific.common import (
+    frac_code_lines_containing,
     char_index,
     dollar_after_ws,
     is_ws,
@@ -236,10 +237,7 @@ def frac_words_legal_class_name(doc):
 
 
 def frac_lines_print(doc):
-    lines = doc.code_normalized_lines
-    if not lines:
-        return None
-    return ratio(sum(1 for line in lines if "System.out.print" in line), len(lines))
+    return frac_code_lines_containing(doc, "System.out.print")
 
 
 JAVA_SIGNALS = {

@@ -18,6 +18,7 @@ import esprima.nodes as js_nodes
 import regex
 
 from opencoder_jax.refinecode.signals.specific.common import (
+    frac_code_lines_containing,
     RELEASED_FRAME_BUDGET,
     SignalInputTooComplex,
     ensure_recursion_limit,
@@ -195,10 +196,7 @@ def frac_words_legal_class_name(doc):
 
 
 def frac_lines_print(doc):
-    lines = doc.code_normalized_lines
-    if not lines:
-        return None
-    return ratio(sum(1 for line in lines if "console.log" in line), len(lines))
+    return frac_code_lines_containing(doc, "console.log")
 
 
 JAVASCRIPT_SIGNALS = {

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import regex
 
 from opencoder_jax.refinecode.signals.specific.common import (
+    frac_code_lines_containing,
     RELEASED_FRAME_BUDGET,
     SignalInputTooComplex,
     ensure_recursion_limit,
@@ -320,10 +321,7 @@ def score_lines_no_logic(doc):
 
 
 def frac_lines_print(doc):
-    lines = doc.code_normalized_lines
-    if not lines:
-        return None
-    return ratio(sum(1 for line in lines if "print" in line), len(lines))
+    return frac_code_lines_containing(doc, "print")
 
 
 PYTHON_SIGNALS = {
