@@ -27,6 +27,28 @@ _BACKREF_RE = re.compile(r"\\[1-9]|\(\?P=")
 _SUPPORTED_DRIVERS = (RegexLexer.get_tokens_unprocessed, CFamilyLexer.get_tokens_unprocessed)
 
 
+def _change_state(statestack: list, new_state) -> None:
+    """Apply a rule's state transition in place, exactly as pygments' RegexLexer does."""
+    if isinstance(new_state, tuple):
+        for state in new_state:
+            if state == "#pop":
+                if len(statestack) > 1:
+                    statestack.pop()
+            elif state == "#push":
+                statestack.append(statestack[-1])
+            else:
+                statestack.append(state)
+    elif isinstance(new_state, int):
+        if abs(new_state) >= len(statestack):
+            del statestack[1:]
+        else:
+            del statestack[new_state:]
+    elif new_state == "#push":
+        statestack.append(statestack[-1])
+    else:
+        raise AssertionError(f"wrong state def: {new_state!r}")
+
+
 def _driver_of(lexer) -> object:
     for klass in type(lexer).__mro__:
         if "get_tokens_unprocessed" in klass.__dict__:
@@ -231,24 +253,7 @@ def _rule_tokens(lexer, text: str) -> Iterator[tuple[_TokenType, str]]:
                         yield t, v
             pos = m.end()
             if new_state is not None:
-                if isinstance(new_state, tuple):
-                    for state in new_state:
-                        if state == "#pop":
-                            if len(statestack) > 1:
-                                statestack.pop()
-                        elif state == "#push":
-                            statestack.append(statestack[-1])
-                        else:
-                            statestack.append(state)
-                elif isinstance(new_state, int):
-                    if abs(new_state) >= len(statestack):
-                        del statestack[1:]
-                    else:
-                        del statestack[new_state:]
-                elif new_state == "#push":
-                    statestack.append(statestack[-1])
-                else:
-                    raise AssertionError(f"wrong state def: {new_state!r}")
+                _change_state(statestack, new_state)
                 statetokens = tokendefs[statestack[-1]]
                 steps = joined[statestack[-1]]
             continue
@@ -421,24 +426,7 @@ def _split_into(lexer, text: str, stack: tuple, selected: frozenset, out) -> Non
                 run_start = end
             pos = end
             if new_state is not None:
-                if isinstance(new_state, tuple):
-                    for state in new_state:
-                        if state == "#pop":
-                            if len(statestack) > 1:
-                                statestack.pop()
-                        elif state == "#push":
-                            statestack.append(statestack[-1])
-                        else:
-                            statestack.append(state)
-                elif isinstance(new_state, int):
-                    if abs(new_state) >= len(statestack):
-                        del statestack[1:]
-                    else:
-                        del statestack[new_state:]
-                elif new_state == "#push":
-                    statestack.append(statestack[-1])
-                else:
-                    raise AssertionError(f"wrong state def: {new_state!r}")
+                _change_state(statestack, new_state)
                 statetokens = tokendefs[statestack[-1]]
                 steps = joined[statestack[-1]]
                 skip = skips[statestack[-1]]
