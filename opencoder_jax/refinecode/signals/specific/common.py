@@ -69,6 +69,22 @@ def frac_code_lines_containing(doc, *markers: str) -> float | None:
     return ratio(sum(1 for line in lines if any(m in line for m in markers)), len(lines))
 
 
+def count_heads_with_tail(text: str, head, tail) -> int:
+    """Count `head` matches whose statement `tail(text, end_of_head)` completes; a counted
+    match resumes the search after its tail, an uncounted one one character later."""
+    count, pos = 0, 0
+    while True:
+        m = head.search(text, pos)
+        if m is None:
+            return count
+        end = tail(text, m.end())
+        if end is None:
+            pos = m.start() + 1
+        else:
+            count += 1
+            pos = end
+
+
 def ws_end(text: str, pos: int) -> int:
     """End of the run of (regex-module) whitespace starting at pos."""
     return _WS_RUN.match(text, pos).end()

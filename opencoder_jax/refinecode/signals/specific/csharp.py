@@ -6,7 +6,14 @@ from __future__ import annotations
 
 import regex
 
-from opencoder_jax.refinecode.signals.specific.common import char_index, frac_code_lines_containing, is_ws, ratio, ws_end
+from opencoder_jax.refinecode.signals.specific.common import (
+    char_index,
+    count_heads_with_tail,
+    frac_code_lines_containing,
+    is_ws,
+    ratio,
+    ws_end,
+)
 
 # Released find_functions (MULTILINE):
 #   ^\s*((?:(?:public|protected|private|internal)\s+)?(?:(?:static|virtual|override|abstract|async)\s+)?
@@ -65,17 +72,7 @@ def return_end(text: str, r: int) -> int | None:
 
 
 def count_simple_returns(text: str) -> int:
-    count, pos = 0, 0
-    while True:
-        m = _RETURN_HEAD.search(text, pos)
-        if m is None:
-            return count
-        end = return_end(text, m.end())
-        if end is None:
-            pos = m.start() + 1
-        else:
-            count += 1
-            pos = end
+    return count_heads_with_tail(text, _RETURN_HEAD, return_end)
 
 
 def _functions(doc) -> int:

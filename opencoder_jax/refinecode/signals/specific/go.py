@@ -14,6 +14,7 @@ from __future__ import annotations
 import regex
 
 from opencoder_jax.refinecode.signals.specific.common import (
+    count_heads_with_tail,
     frac_code_lines_containing,
     PRECISION,
     char_index,
@@ -116,26 +117,12 @@ def return_end(text: str, r: int) -> int | None:
 _SIMPLE_VARIABLE_HEAD = regex.compile(r"(?m)^[^\S\n]*+var\s++\w++\s++\w++")
 
 
-def _count_with_tail(text: str, head, tail) -> int:
-    count, pos = 0, 0
-    while True:
-        m = head.search(text, pos)
-        if m is None:
-            return count
-        end = tail(text, m.end())
-        if end is None:
-            pos = m.start() + 1
-        else:
-            count += 1
-            pos = end
-
-
 def count_simple_returns(text: str) -> int:
-    return _count_with_tail(text, _RETURN_HEAD, return_end)
+    return count_heads_with_tail(text, _RETURN_HEAD, return_end)
 
 
 def count_simple_variables(text: str) -> int:
-    return _count_with_tail(text, _SIMPLE_VARIABLE_HEAD, statement_tail_end)
+    return count_heads_with_tail(text, _SIMPLE_VARIABLE_HEAD, statement_tail_end)
 
 
 def _functions(doc) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import regex
 
 from opencoder_jax.refinecode.signals.specific.common import (
+    count_heads_with_tail,
     frac_code_lines_containing,
     char_index,
     dollar_after_ws,
@@ -141,17 +142,7 @@ def return_end(text: str, r: int) -> int | None:
 
 
 def count_simple_returns(text: str) -> int:
-    count, pos = 0, 0
-    while True:
-        m = _RETURN_HEAD.search(text, pos)
-        if m is None:
-            return count
-        end = return_end(text, m.end())
-        if end is None:
-            pos = m.start() + 1
-        else:
-            count += 1
-            pos = end
+    return count_heads_with_tail(text, _RETURN_HEAD, return_end)
 
 
 # Released find_classes: ^\s*((?:public\s+|protected\s+|private\s+)?(?:final\s+|abstract\s+)?class\s+([\w<>]+))
