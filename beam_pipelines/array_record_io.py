@@ -42,12 +42,11 @@ def write_array_record_file(path: str, records: Iterable[bytes]) -> int:
     """Write records to `path` (any Beam file system) atomically; returns the record count."""
     from array_record.python import array_record_module
 
+    tmp = f"{path}.tmp-{uuid.uuid4().hex}"
     if _is_local(path):
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        tmp = f"{path}.tmp-{uuid.uuid4().hex}"
         local_tmp = tmp
     else:
-        tmp = f"{path}.tmp-{uuid.uuid4().hex}"
         fd, local_tmp = tempfile.mkstemp(suffix=".array_record")
         os.close(fd)
     count = 0

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -11,6 +10,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from beam_pipelines import sources
 from beam_pipelines.embedded_corpus import EmbeddedCorpusConfig
+from beam_pipelines.output_dir import prepare_output_dir
 from beam_pipelines.refinecode import (STAGE_ORDER, STATS_PREFIX, RefinecodeConfig, build_refinecode,
                                       import_stage_modules, parse_stages)
 from beam_pipelines.stats import assemble_stats, read_stats_pairs
@@ -22,8 +22,8 @@ def default_gin_files() -> list[str]:
     stage_dir = gin_config.GIN_CONFIG_DIR / "refinecode"
     return ["refinecode.gin", *sorted(f"refinecode/{p.name}" for p in stage_dir.glob("*.gin"))]
 LOCAL_RUNNERS = ("FnApiRunner", "DirectRunner", "PrismRunner", "InteractiveRunner")
-OUR_OUTPUTS = ("documents-", "stats.json", "drop_examples.jsonl", "dead_letter.jsonl", "_stats/",
-               "config.gin", "report.html", "dedup/")
+OUR_FILES = ("documents-", "stats.json", "drop_examples.jsonl", "dead_letter.jsonl", "config.gin", "report.html")
+OUR_DIRS = ("_stats", "dedup")
 
 
 def add_arguments(parser) -> None:
@@ -48,27 +48,7 @@ def add_arguments(parser) -> None:
 
 def check_output_writable(output_dir: str, overwrite: bool) -> None:
     """Fail before any work if the output is not writable or holds an earlier run."""
-    existing = [m.path for m in FileSystems.match([output_dir.rstrip("/") + "/*"])[0].metadata_list] \
-        if FileSystems.exists(output_dir) else []
-    ours = [p for p in existing if p.rsplit("/", 1)[-1].startswith(OUR_OUTPUTS) or "/_stats/" in p or "/dedup/" in p]
-    if ours and not overwrite:
-        raise FileExistsError(f"{output_dir} already holds results of a run ({len(ours)} files); "
-                              "pass --overwrite or choose another --output")
-    if ours:
-        FileSystems.delete([output_dir.rstrip("/") + "/" + d for d in ("_stats", "dedup") if
-                            FileSystems.exists(output_dir.rstrip("/") + "/" + d)])
-        FileSystems.delete([p for p in ours if FileSystems.exists(p) and "/_stats/" not in p and "/dedup/" not in p])
-    probe = f"{output_dir.rstrip('/')}/.write-probe-{uuid.uuid4().hex}"
-    try:
-        if "://" not in output_dir:
-            import os
-
-            os.makedirs(output_dir, exist_ok=True)
-        with FileSystems.create(probe) as f:
-            f.write(b"ok")
-        FileSystems.delete([probe])
-    except Exception as e:  # noqa: BLE001 - any failure here means unwritable
-        raise PermissionError(f"output {output_dir!r} is not writable: {type(e).__name__}: {e}") from e
+    prepare_output_dir(output_dir, overwrite, OUR_FILES, OUR_DIRS)
 
 
 def finalize_stats(output_dir: str, stages: tuple[str, ...], extra: dict) -> dict:

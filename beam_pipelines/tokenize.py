@@ -31,6 +31,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from beam_pipelines.array_record_io import ReadFromArrayRecord, WriteToArrayRecord, match_files
+from beam_pipelines.output_dir import prepare_output_dir
 from beam_pipelines.stats import read_stats_pairs
 from opencoder_jax import config as gin_config
 
@@ -39,7 +40,7 @@ DOCUMENT_GLOB = "documents-*.array_record"
 TOKENS_PREFIX = "tokens"
 STATS_PREFIX = "_stats/tokenize"
 TOKEN_DTYPE = np.dtype("<u4")  # little-endian uint32
-OUR_OUTPUTS = ("tokens-", "stats.json", "config.gin", "_stats")
+OUR_FILES = ("tokens-", "stats.json", "config.gin")
 DEFAULT_GIN = ("tokenizer/tokenize.gin",)
 
 
@@ -165,18 +166,7 @@ def input_patterns(inputs: list[str]) -> list[str]:
 
 
 def check_output(output_dir: str, overwrite: bool) -> None:
-    if FileSystems.exists(output_dir):
-        existing = [m.path for m in FileSystems.match([output_dir.rstrip("/") + "/*"])[0].metadata_list]
-        ours = [p for p in existing if p.rsplit("/", 1)[-1].startswith(OUR_OUTPUTS) or "/_stats/" in p]
-        if ours and not overwrite:
-            raise FileExistsError(f"{output_dir} already holds tokenize results ({len(ours)} files); "
-                                  "pass --overwrite or choose another --output")
-        if ours:
-            FileSystems.delete(ours)
-    elif "://" not in output_dir:
-        import os
-
-        os.makedirs(output_dir, exist_ok=True)
+    prepare_output_dir(output_dir, overwrite, OUR_FILES, ("_stats",), what="tokenize results")
 
 
 def assemble_stats(pairs: dict[str, float]) -> dict:
