@@ -15,7 +15,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from typing import Callable, Iterable
+from typing import Iterable
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -85,23 +85,25 @@ class _WriteShard(beam.DoFn):
 class WriteToArrayRecord(beam.PTransform):
     """PCollection[bytes] -> shards; outputs PCollection[(path, num_records)].
 
-    `key_fn(record) -> bytes|str` picks the shard (default: the record itself). All
-    `num_shards` files are written, empty ones included, so `-of-N` is always true.
+    A record's shard is a hash of the record itself, or with `keyed=True` the input is
+    (key, record) pairs and the key (e.g. a document id) picks the shard. All `num_shards`
+    files are written, empty ones included, so `-of-N` is always true.
     """
 
-    def __init__(self, output_prefix: str, num_shards: int = 8,
-                 key_fn: Callable[[bytes], bytes | str] | None = None):
+    def __init__(self, output_prefix: str, num_shards: int = 8, keyed: bool = False):
         super().__init__()
         if num_shards < 1:
             raise ValueError(f"num_shards must be >= 1, got {num_shards}")
         self._prefix = output_prefix
         self._num_shards = num_shards
-        self._key_fn = key_fn
+        self._keyed = keyed
 
     def expand(self, records):
         n = self._num_shards
-        key_fn = self._key_fn or (lambda r: r)
-        keyed = records | "KeyByShard" >> beam.Map(lambda r: (stable_shard(key_fn(r), n), r))
+        if self._keyed:
+            keyed = records | "KeyByShard" >> beam.MapTuple(lambda key, r: (stable_shard(key, n), r))
+        else:
+            keyed = records | "KeyByShard" >> beam.Map(lambda r: (stable_shard(r, n), r))
         shards = records.pipeline | "AllShards" >> beam.Create([(i, None) for i in range(n)])
         return (
             {"records": keyed, "shards": shards}

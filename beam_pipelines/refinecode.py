@@ -160,7 +160,7 @@ def build_refinecode(p: beam.Pipeline, inputs: list[str] | None, output_dir: str
 
     summed = (_flatten(p, entries, "FlattenEntries")
               | "SumStats" >> beam.CombinePerKey(sum)
-              | "StatsJson" >> beam.MapTuple(lambda k, v: stats_line(k, v)))
+              | "StatsJson" >> beam.MapTuple(stats.stats_line))
     summed | "WriteStats" >> beam.io.WriteToText(
         output_dir.rstrip("/") + "/" + STATS_PREFIX, file_name_suffix=".jsonl", num_shards=1)
 
@@ -175,12 +175,15 @@ def build_refinecode(p: beam.Pipeline, inputs: list[str] | None, output_dir: str
          | "WriteDeadLetter" >> beam.io.WriteToText(
              output_dir.rstrip("/") + "/dead_letter", file_name_suffix=".jsonl", shard_name_template=""))
 
-    encoded = current | "EncodeDocs" >> beam.Map(docs.to_bytes)
     prefix = output_dir.rstrip("/") + "/documents"
-    if config.sink == "sharded":
-        written = encoded | "WriteDocs" >> WriteToArrayRecord(prefix, config.num_shards, key_fn=_record_id)
+    if config.sink == "sharded":  # shard by document id, taken before encoding
+        written = (current
+                   | "EncodeDocs" >> beam.Map(lambda d: (d["id"], docs.to_bytes(d)))
+                   | "WriteDocs" >> WriteToArrayRecord(prefix, config.num_shards, keyed=True))
     elif config.sink == "per_bundle":
-        written = encoded | "WriteDocs" >> WriteToArrayRecordPerBundle(prefix)
+        written = (current
+                   | "EncodeDocs" >> beam.Map(docs.to_bytes)
+                   | "WriteDocs" >> WriteToArrayRecordPerBundle(prefix))
     else:
         raise ValueError(f"RefinecodeConfig.sink must be 'sharded' or 'per_bundle', got {config.sink!r}")
     return {"kept": current, "dropped": drops, "metrics": metrics, "written": written}
@@ -190,18 +193,6 @@ def _json(obj) -> str:
     import json
 
     return json.dumps(obj, ensure_ascii=False, default=str)
-
-
-def stats_line(key: str, value) -> str:
-    import json
-
-    return json.dumps({"k": key, "v": value}, ensure_ascii=False)
-
-
-def _record_id(record: bytes) -> str:
-    import json
-
-    return json.loads(record)["id"]
 
 
 class ProgressDoFn(beam.DoFn):

@@ -77,6 +77,11 @@ class SampleDropExamples(beam.PTransform):
                 | "Flatten" >> beam.FlatMap(lambda kv: kv[1]))
 
 
+def stats_line(key: str, value) -> str:
+    """One summed pair as the JSON line `read_stats_pairs` reads back."""
+    return json.dumps({"k": key, "v": value}, ensure_ascii=False)
+
+
 def read_stats_pairs(output_dir: str, prefix: str) -> dict[str, float]:
     """Sum the {"k", "v"} lines a pipeline wrote under output_dir/prefix* (any file system)."""
     from apache_beam.io.filesystems import FileSystems

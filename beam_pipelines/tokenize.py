@@ -32,7 +32,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from beam_pipelines.array_record_io import ReadFromArrayRecord, WriteToArrayRecord, match_files
 from beam_pipelines.output_dir import prepare_output_dir
-from beam_pipelines.stats import read_stats_pairs
+from beam_pipelines.stats import read_stats_pairs, stats_line
 from opencoder_jax import config as gin_config
 
 STAGE = "tokenize"
@@ -145,7 +145,7 @@ def build_pipeline(pipeline, input_patterns: list[str], output_dir: str, vocabul
     _ = ((parsed.stats, encoded.stats)
          | "AllStats" >> beam.Flatten()
          | "SumStats" >> beam.CombinePerKey(sum)
-         | "StatsJson" >> beam.Map(lambda kv: json.dumps({"k": kv[0], "v": kv[1]}, ensure_ascii=False))
+         | "StatsJson" >> beam.MapTuple(stats_line)
          | "WriteStats" >> beam.io.WriteToText(output_dir.rstrip("/") + "/" + STATS_PREFIX,
                                                file_name_suffix=".jsonl", num_shards=1))
 
