@@ -5,6 +5,8 @@
   opencoder data tokenize --input DIR --vocab DIR --output DIR
   opencoder tokenizer train --input DIR... --vocab_size N --output DIR
   opencoder report DIR
+  opencoder generate (--checkpoint DIR [--tokenizer DIR] | --hf DIR) (--prompt TEXT | --input F.jsonl)
+  opencoder serve (--checkpoint DIR [--tokenizer DIR] | --hf DIR) [--host 127.0.0.1] [--port 8000]
 
 Unknown `--flags` of `data` commands pass through to Beam as pipeline options (so the same
 command runs on Dataflow, Flink or Spark).
@@ -27,6 +29,12 @@ COMMANDS = (
     (("tokenizer", "train"), "opencoder_jax.tokenizer.train", "train a byte-fallback BPE tokenizer"),
     (("report",), "opencoder_jax.report.cli", "write report.html for a refinecode output dir"),
     (("quickstart",), "opencoder_jax.quickstart", "the main job on the embedded default corpus"),
+    (("generate",), "opencoder_jax.infer.generate", "complete prompts (text or JSONL) with a model -> JSONL"),
+    (("serve",), "opencoder_jax.infer.server", "serve a model over the OpenAI HTTP API"),
+    (("train",), "opencoder_jax.train.main", "train one stage (pretrain/anneal/sft) from a gin file"),
+    (("convert", "hf-to-orbax"), "opencoder_jax.model.convert", "Hugging Face Llama directory -> Orbax checkpoint"),
+    (("convert", "orbax-to-hf"), "opencoder_jax.model.convert", "Orbax checkpoint -> Hugging Face Llama directory"),
+    (("eval",), "opencoder_jax.eval.main", "score a model on HumanEval(+) / MBPP(+) in a sandbox"),
 )
 PASSTHROUGH_GROUPS = ("data", "quickstart")
 

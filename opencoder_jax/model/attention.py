@@ -1,0 +1,78 @@
+"""One attention dispatcher over the reference and the fused kernels.
+
+  xla         einsum reference with an explicit mask (always available; the oracle for tests)
+  pallas_gpu  our flash kernel (kernels/pallas_gpu.py): causal + segments + GQA, fwd + bwd
+  splash      jax's TPU splash attention (kernels/splash.py)
+  cudnn       jax.nn.dot_product_attention(implementation="cudnn"): no segment ids, so only
+              for unpacked rows (kernels/cudnn.py raises otherwise)
+
+Masking rule everywhere: query i attends to key j iff seg[i] == seg[j] != 0 and j <= i (when
+causal). Padding queries (segment 0) get finite outputs that nothing should read.
+
+Dimension legend: B batch, L query length, S key length, H query heads, K kv heads,
+G = H // K query heads per kv head, D head dim.
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+IMPLS = ("xla", "pallas_gpu", "splash", "cudnn")
+MASK_VALUE = -1e30  # finite, so fully masked rows stay NaN-free
+
+
+def segment_mask(segment_ids: jax.Array | None, batch: int, length: int, causal: bool) -> jax.Array:
+    """[B, 1, L, L] bool: same non-zero segment (all ones when None) and j <= i when causal."""
+    if segment_ids is None:
+        mask = jnp.ones((batch, 1, length, length), bool)
+    else:
+        seg = segment_ids
+        mask = (seg[:, None, :, None] == seg[:, None, None, :]) & (seg[:, None, :, None] != 0)
+    if causal:
+        mask = mask & jnp.tril(jnp.ones((length, length), bool))[None, None]
+    return mask
+
+
+def masked_attention(q: jax.Array, k: jax.Array, v: jax.Array, mask: jax.Array,
+                     sm_scale: float | None = None) -> jax.Array:
+    """q [B,L,H,D], k/v [B,S,K,D], mask broadcastable to [B,1,L,S] -> [B,L,H,D]; fp32 softmax."""
+    B, L, H, D = q.shape
+    K = k.shape[2]
+    G = H // K
+    scale = D ** -0.5 if sm_scale is None else sm_scale
+    qg = q.reshape(B, L, K, G, D)
+    scores = jnp.einsum("blkgd,bskd->bkgls", qg, k, preferred_element_type=jnp.float32) * scale
+    scores = jnp.where(mask[:, :, None] if mask.ndim == 4 else mask, scores, MASK_VALUE)
+    probs = jax.nn.softmax(scores, axis=-1).astype(v.dtype)
+    out = jnp.einsum("bkgls,bskd->blkgd", probs, v, preferred_element_type=jnp.float32)
+    return out.reshape(B, L, H, D).astype(q.dtype)
+
+
+def xla_attention(q: jax.Array, k: jax.Array, v: jax.Array, segment_ids: jax.Array | None = None, *,
+                  causal: bool = True, sm_scale: float | None = None) -> jax.Array:
+    """The reference: q [B,L,H,D], k/v [B,L,K,D], segment_ids [B,L] -> [B,L,H,D]."""
+    B, L = q.shape[:2]
+    return masked_attention(q, k, v, segment_mask(segment_ids, B, L, causal), sm_scale)
+
+
+def attention(q: jax.Array, k: jax.Array, v: jax.Array, segment_ids: jax.Array | None = None, *,
+              impl: str = "xla", causal: bool = True, sm_scale: float | None = None,
+              **kernel_kwargs) -> jax.Array:
+    """Dispatch to `impl`; extra keyword arguments go to the kernel (block sizes, interpret)."""
+    if q.shape[2] % k.shape[2]:
+        raise ValueError(f"{q.shape[2]} query heads are not a multiple of {k.shape[2]} kv heads")
+    if impl == "xla":
+        return xla_attention(q, k, v, segment_ids, causal=causal, sm_scale=sm_scale)
+    if impl == "pallas_gpu":
+        from opencoder_jax.model.kernels import pallas_gpu
+
+        return pallas_gpu.flash_attention(q, k, v, segment_ids, causal=causal, sm_scale=sm_scale, **kernel_kwargs)
+    if impl == "splash":
+        from opencoder_jax.model.kernels import splash
+
+        return splash.splash_attention(q, k, v, segment_ids, causal=causal, sm_scale=sm_scale, **kernel_kwargs)
+    if impl == "cudnn":
+        from opencoder_jax.model.kernels import cudnn
+
+        return cudnn.cudnn_attention(q, k, v, segment_ids, causal=causal, sm_scale=sm_scale, **kernel_kwargs)
+    raise ValueError(f"unknown attention impl {impl!r}; choose from {IMPLS}")
