@@ -60,6 +60,46 @@ def xla_attention(q: jax.Array, k: jax.Array, v: jax.Array, segment_ids: jax.Arr
     return masked_attention(q, k, v, segment_mask(segment_ids, B, L, causal), sm_scale)
 
 
+def _kernel(impl: str):
+    if impl == "pallas_gpu":
+        from opencoder_jax.model.kernels import pallas_gpu
+
+        return pallas_gpu.flash_attention
+    if impl == "splash":
+        from opencoder_jax.model.kernels import splash
+
+        return splash.splash_attention
+    if impl == "cudnn":
+        from opencoder_jax.model.kernels import cudnn
+
+        return cudnn.cudnn_attention
+    raise ValueError(f"unknown attention impl {impl!r}; choose from {IMPLS}")
+
+
+def _per_shard(fn, q, k, v, segment_ids):
+    """Run a kernel on each device's shard (batch over data/fsdp, heads over tensor).
+
+    A Pallas call cannot be partitioned by XLA; without this, a multi-device mesh would gather
+    whole q/k/v onto every device.
+    """
+    from jax.sharding import PartitionSpec as P
+
+    from opencoder_jax.model.sharding import BATCH_AXES, MESH_AXES
+
+    mesh = jax.sharding.get_abstract_mesh()
+    if mesh.empty or mesh.size == 1 or not set(MESH_AXES) <= set(mesh.axis_names):
+        return fn(q, k, v, segment_ids)
+    batch = tuple(a for a in BATCH_AXES if q.shape[0] % mesh.shape[a] == 0 and mesh.shape[a] > 1) or None
+    tensor = "tensor" if mesh.shape["tensor"] > 1 and k.shape[2] % mesh.shape["tensor"] == 0 else None
+    qkv_spec = P(batch, None, tensor, None)
+    seg_spec = P(batch, None)
+    if segment_ids is None:
+        return jax.shard_map(lambda q, k, v: fn(q, k, v, None), in_specs=(qkv_spec,) * 3,
+                             out_specs=qkv_spec, check_vma=False)(q, k, v)
+    return jax.shard_map(fn, in_specs=(qkv_spec,) * 3 + (seg_spec,), out_specs=qkv_spec,
+                         check_vma=False)(q, k, v, segment_ids)
+
+
 def attention(q: jax.Array, k: jax.Array, v: jax.Array, segment_ids: jax.Array | None = None, *,
               impl: str = "xla", causal: bool = True, sm_scale: float | None = None,
               **kernel_kwargs) -> jax.Array:
@@ -68,16 +108,9 @@ def attention(q: jax.Array, k: jax.Array, v: jax.Array, segment_ids: jax.Array |
         raise ValueError(f"{q.shape[2]} query heads are not a multiple of {k.shape[2]} kv heads")
     if impl == "xla":
         return xla_attention(q, k, v, segment_ids, causal=causal, sm_scale=sm_scale)
-    if impl == "pallas_gpu":
-        from opencoder_jax.model.kernels import pallas_gpu
+    kernel = _kernel(impl)
 
-        return pallas_gpu.flash_attention(q, k, v, segment_ids, causal=causal, sm_scale=sm_scale, **kernel_kwargs)
-    if impl == "splash":
-        from opencoder_jax.model.kernels import splash
+    def fn(q, k, v, segment_ids):
+        return kernel(q, k, v, segment_ids, causal=causal, sm_scale=sm_scale, **kernel_kwargs)
 
-        return splash.splash_attention(q, k, v, segment_ids, causal=causal, sm_scale=sm_scale, **kernel_kwargs)
-    if impl == "cudnn":
-        from opencoder_jax.model.kernels import cudnn
-
-        return cudnn.cudnn_attention(q, k, v, segment_ids, causal=causal, sm_scale=sm_scale, **kernel_kwargs)
-    raise ValueError(f"unknown attention impl {impl!r}; choose from {IMPLS}")
+    return _per_shard(fn, q, k, v, segment_ids)

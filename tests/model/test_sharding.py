@@ -48,3 +48,7 @@ def test_fsdp_replicates_almost_nothing(sharded_results, shape):
     r = sharded_results[shape]
     assert r["replicated_fraction"] < 0.02  # only the norm scales
     assert r["replicated_bytes_fraction"] < 0.02
+
+
+def test_kernel_runs_per_shard_under_a_mesh(sharded_results):
+    assert sharded_results["kernel_per_shard_err"] < 1e-5
