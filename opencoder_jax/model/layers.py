@@ -26,7 +26,12 @@ class Embedder(nnx.Module):
 
     def __call__(self, tokens: jax.Array, dtype) -> jax.Array:
         """tokens [B,L] -> [B,L,E]."""
-        return jnp.take(self.embedding[...], tokens, axis=0).astype(dtype)
+        from opencoder_jax.model.sharding import shard_activation
+
+        # Gather the (FSDP/vocab-sharded) table whole, in the compute dtype, before the lookup:
+        # XLA cannot partition a gather from a 2-D-sharded table without a full rematerialisation.
+        table = shard_activation(self.embedding[...].astype(dtype), (None, None))
+        return jnp.take(table, tokens, axis=0)
 
     def attend(self, x: jax.Array) -> jax.Array:
         """Tied output head: x [B,L,E] -> logits [B,L,V] float32."""
