@@ -8,7 +8,7 @@ rather than with `nnx.scan` so the remat policy and the KV cache (a carried buff
 place) are plain jax. Packed rows: attention stays inside equal non-zero segment ids, RoPE
 uses the given positions.
 
-KV cache: `init_cache` allocates k/v [N,B,S,K,D] and a slot-validity mask [B,S]. `decode`
+KV cache: `init_cache` allocates k/v [N,B,K,S,D] and a slot-validity mask [B,S]. `decode`
 writes T new tokens at slots start..start+T-1 of every row and lets each attend to every
 valid slot up to its own. Prefill is decode(T = prompt bucket, start = 0) with valid=False
 on left padding; a generation step is decode(T = 1).
@@ -32,8 +32,8 @@ from opencoder_jax.model.sharding import shard_activation
 
 
 class KVCache(NamedTuple):
-    k: jax.Array      # [N,B,S,K,D]
-    v: jax.Array      # [N,B,S,K,D]
+    k: jax.Array      # [N,B,K,S,D] (kv-head-major: contiguous per-head matmuls when decoding)
+    v: jax.Array      # [N,B,K,S,D]
     valid: jax.Array  # [B,S] bool: slot holds a real token
 
 
@@ -97,12 +97,12 @@ class Block(nnx.Module):
         h = self.attn_norm(x)
         q, k, v = self.attn.qkv(h, cos, sin)
         zero = jnp.zeros((), jnp.int32)
-        index = (layer, zero, start, zero, zero)
-        k_all = jax.lax.dynamic_update_slice(k_all, k[None].astype(k_all.dtype), index)
-        v_all = jax.lax.dynamic_update_slice(v_all, v[None].astype(v_all.dtype), index)
+        index = (layer, zero, zero, start, zero)
+        k_all = jax.lax.dynamic_update_slice(k_all, k.transpose(0, 2, 1, 3)[None].astype(k_all.dtype), index)
+        v_all = jax.lax.dynamic_update_slice(v_all, v.transpose(0, 2, 1, 3)[None].astype(v_all.dtype), index)
         k_layer = jax.lax.dynamic_index_in_dim(k_all, layer, 0, keepdims=False).astype(q.dtype)
         v_layer = jax.lax.dynamic_index_in_dim(v_all, layer, 0, keepdims=False).astype(q.dtype)
-        o = attention_lib.masked_attention(q, k_layer, v_layer, mask)
+        o = attention_lib.cached_attention(q, k_layer, v_layer, mask)
         x = x + self.attn.output(o)
         x = x + self.mlp(self.mlp_norm(x))
         return x, k_all, v_all
@@ -175,7 +175,7 @@ class Transformer(nnx.Module):
     # -- generation ----------------------------------------------------------------------
     def init_cache(self, batch_size: int, max_len: int, dtype=None) -> KVCache:
         cfg = self.config
-        shape = (cfg.num_layers, batch_size, max_len, cfg.num_kv_heads, cfg.head_dim)
+        shape = (cfg.num_layers, batch_size, cfg.num_kv_heads, max_len, cfg.head_dim)
         dtype = jnp.dtype(dtype or cfg.dtype)
         return KVCache(jnp.zeros(shape, dtype), jnp.zeros(shape, dtype), jnp.zeros((batch_size, max_len), bool))
 
