@@ -110,11 +110,14 @@ def token_shard_dataset(config: LoaderConfig, spec: str | Sequence[str]) -> grai
 
 
 def sft_dataset(config: LoaderConfig, records: Sequence | grain.MapDataset, tokenizer: sft_lib.TextEncoder,
-                sft_config: sft_lib.SFTConfig = sft_lib.SFTConfig()) -> grain.IterDataset:
+                sft_config: sft_lib.SFTConfig | None = None) -> grain.IterDataset:
     """Packed SFT batches from raw chat records (JSON lines, dicts, or an ArrayRecord source).
 
     Use `pack_mode="whole"` (and seq_len >= max_length) so a prompt and its answer share a row.
+    `sft_config=None` builds `SFTConfig()` here, at call time, so gin bindings parsed after
+    import (a stage's max_length) apply; a default built at import time would ignore them.
     """
+    sft_config = sft_lib.SFTConfig() if sft_config is None else sft_config
     ds = records if isinstance(records, grain.MapDataset) else grain.MapDataset.source(records)
     ds = mixture_lib.shuffled_repeated(ds, seed=mixture_lib.component_seed(config.seed, 0),
                                        shuffle=config.shuffle, num_epochs=config.num_epochs)

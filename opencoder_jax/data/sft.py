@@ -61,8 +61,12 @@ class SFTConfig:
     target_suffix: str = "\n" + IM_END          # appended to every assistant answer
 
 
-def chat_segments(messages: Sequence[Mapping[str, str]], config: SFTConfig = SFTConfig()) -> list[tuple[str, bool]]:
-    """ChatML text as (piece, is_target) pieces; adjacent masked pieces are merged."""
+def chat_segments(messages: Sequence[Mapping[str, str]], config: SFTConfig | None = None) -> list[tuple[str, bool]]:
+    """ChatML text as (piece, is_target) pieces; adjacent masked pieces are merged.
+
+    `config=None` means `SFTConfig()` built at call time (so gin bindings apply).
+    """
+    config = SFTConfig() if config is None else config
     if not messages:
         raise ValueError("empty chat")
     pieces: list[tuple[str, bool]] = []
@@ -98,8 +102,12 @@ def messages_of(record: Mapping[str, Any]) -> list[dict[str, str]]:
 
 
 def tokenize_chat(messages: Sequence[Mapping[str, str]], tokenizer: TextEncoder,
-                  config: SFTConfig = SFTConfig()) -> tuple[np.ndarray, np.ndarray]:
-    """Token ids [N] and a 0/1 loss mask [N] (1 exactly on assistant-answer tokens), truncated."""
+                  config: SFTConfig | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids [N] and a 0/1 loss mask [N] (1 exactly on assistant-answer tokens), truncated.
+
+    `config=None` means `SFTConfig()` built at call time (so gin bindings apply).
+    """
+    config = SFTConfig() if config is None else config
     encode = _encoder(tokenizer)
     pieces = chat_segments(messages, config)
     ids: list[int] = []
@@ -142,7 +150,11 @@ class SFTExampleFn:
     """
 
     tokenizer: TextEncoder
-    config: SFTConfig = SFTConfig()
+    config: SFTConfig | None = None  # None: SFTConfig() built at construction (gin applies)
+
+    def __post_init__(self):
+        if self.config is None:
+            object.__setattr__(self, "config", SFTConfig())
 
     def __call__(self, record: Any) -> dict[str, np.ndarray]:
         try:
