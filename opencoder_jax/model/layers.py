@@ -17,7 +17,7 @@ INIT_STD = 0.02  # Llama's initializer_range
 
 def normal_param(rngs: nnx.Rngs, shape, dtype, names) -> nnx.Param:
     init = nnx.initializers.normal(INIT_STD)
-    return nnx.Param(init(rngs.params(), shape, dtype), out_sharding=tuple(names))
+    return nnx.Param(init(rngs.params(), shape, dtype), logical_axes=tuple(names))
 
 
 class Embedder(nnx.Module):
@@ -40,7 +40,7 @@ class Embedder(nnx.Module):
 
 class RMSNorm(nnx.Module):
     def __init__(self, dim: int, *, eps: float, param_dtype):
-        self.scale = nnx.Param(jnp.ones((dim,), param_dtype), out_sharding=("norm",))
+        self.scale = nnx.Param(jnp.ones((dim,), param_dtype), logical_axes=("norm",))
         self.eps = eps
 
     def __call__(self, x: jax.Array) -> jax.Array:

@@ -82,7 +82,7 @@ def logical_to_mesh(names: Sequence[str | None] | None, shape: Sequence[int] | N
 
 
 def variable_names(variable: nnx.Variable) -> tuple[str | None, ...] | None:
-    return variable.get_metadata().get("out_sharding")
+    return variable.get_metadata().get("logical_axes")
 
 
 def param_specs(state: nnx.State, mesh: Mesh | None = None) -> nnx.State:

@@ -116,7 +116,7 @@ class Transformer(nnx.Module):
         self.embedder = Embedder(config.vocab_size, config.embed_dim, param_dtype=pd, rngs=rngs)
 
         @nnx.split_rngs(splits=config.num_layers)
-        @nnx.vmap(in_axes=(0,), out_axes=0, transform_metadata={nnx.PARTITION_NAME: "layers"})
+        @nnx.vmap(in_axes=(0,), out_axes=0, transform_metadata={nnx.PARTITION_NAME: "layers", "logical_axes": "layers"})
         def make_layers(rngs: nnx.Rngs) -> Block:
             return Block(cfg, rngs=rngs)
 
