@@ -78,10 +78,14 @@ def _asdl_fields(cls) -> list[tuple[str, str, str]] | None:
 
 
 def _node_classes(cls) -> list[type]:
-    """cls's subclasses, recursively, without the deprecated ones ast.parse never makes."""
+    """cls's subclasses, recursively, without the deprecated ones ast.parse never makes.
+
+    Only the `ast` module's own classes: libraries such as gast (imported by TensorFlow)
+    subclass ast.AST too, and ast.parse never makes theirs.
+    """
     found = []
     for sub in cls.__subclasses__():
-        if not (sub.__doc__ or "").startswith("Deprecated AST node class"):
+        if sub.__module__ == "ast" and not (sub.__doc__ or "").startswith("Deprecated AST node class"):
             found.append(sub)
             found.extend(_node_classes(sub))
     return found
