@@ -88,7 +88,9 @@ def pretrain_datasets(spec: DataSpec, loader_config, *, eval_data: str | None, e
 
     from opencoder_jax.data import loader, mixture as mixture_lib, sources
 
-    eval_cfg = dataclasses.replace(loader_config, shuffle=False, num_epochs=1, worker_count=0)
+    # Shuffled with the fixed loader seed: the same eval batches every time, drawn from the whole
+    # held-out set rather than its first (often few, long) documents.
+    eval_cfg = dataclasses.replace(loader_config, shuffle=True, num_epochs=1, worker_count=0)
     report: dict[str, Any] = {}
     if spec.mixture or (spec.empty and mixture_lib.MixtureConfig().sources):
         base = mixture_lib.MixtureConfig()
@@ -171,7 +173,9 @@ def sft_datasets(spec: DataSpec, loader_config, tokenizer, *, eval_data: str | N
     if spec.empty:
         raise FileNotFoundError("no SFT data: pass --data FILE.jsonl[,...] (chat JSON lines) or bind TrainConfig.data")
     records = load_chat_records(spec.globs)
-    eval_cfg = dataclasses.replace(loader_config, shuffle=False, num_epochs=1, worker_count=0)
+    # Shuffled with the fixed loader seed: the same eval batches every time, drawn from the whole
+    # held-out set rather than its first (often few, long) documents.
+    eval_cfg = dataclasses.replace(loader_config, shuffle=True, num_epochs=1, worker_count=0)
     eval_ds = None
     if eval_data:
         eval_ds = loader.sft_dataset(eval_cfg, load_chat_records(eval_data.split(",")), tokenizer)
