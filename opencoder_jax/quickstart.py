@@ -36,7 +36,6 @@ import glob
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from typing import Callable
@@ -44,6 +43,8 @@ from typing import Callable
 import gin
 
 from opencoder_jax import config as gin_config
+from opencoder_jax.stage_log import logged as _logged, opencoder_command, read_metrics, run_logged, say as _say
+from opencoder_jax.stage_log import tail as _tail
 
 QUICKSTART_GIN = ("quickstart_corpus.gin", "quickstart.gin")
 STAGES = ("refinecode", "tokenizer", "tokenize", "sft_data", "pretrain", "anneal", "sft", "eval", "report")
@@ -73,8 +74,6 @@ DESCRIPTIONS = {
 # Configurables of the training stages: user --gin_param bindings of these go to `opencoder train`.
 TRAIN_CONFIGURABLES = ("ModelConfig", "TrainConfig", "ScheduleConfig", "OptimizerConfig", "LoaderConfig",
                        "SFTConfig", "MixtureConfig")
-LOG_TAIL_LINES = 15
-HEARTBEAT_S = 30.0
 
 
 @gin.configurable
@@ -177,124 +176,6 @@ class Context:
             return record if record.get("status") == "done" else None
         except (OSError, ValueError):
             return None
-
-
-class _Console:
-    """Where progress lines go while a stage's output is redirected to its log."""
-
-    def __init__(self):
-        self.fd: int | None = None
-        self.stream = None
-
-    def write(self, text: str) -> None:
-        if self.fd is not None:
-            os.write(self.fd, text.encode("utf-8", "replace"))
-        else:
-            stream = self.stream or sys.stdout
-            stream.write(text)
-            stream.flush()
-
-
-_CONSOLE = _Console()
-
-
-@contextlib.contextmanager
-def _logged(path: str):
-    """Send this process's stdout/stderr (Python objects and file descriptors 1/2, so Beam's
-    worker processes and native libraries too) to `path` (appended)."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    log = open(path, "a", encoding="utf-8", buffering=1)
-    saved = []
-    orig_stdout = sys.stdout
-    try:
-        orig_is_fd1 = orig_stdout.fileno() == 1
-    except (AttributeError, OSError, ValueError):
-        orig_is_fd1 = False
-    try:
-        for fd in (1, 2):
-            try:
-                saved.append((fd, os.dup(fd)))
-                os.dup2(log.fileno(), fd)
-            except OSError:
-                pass
-        _CONSOLE.fd = dict(saved).get(1) if orig_is_fd1 else None
-        _CONSOLE.stream = None if orig_is_fd1 else orig_stdout
-        with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
-            yield log
-    finally:
-        _CONSOLE.fd, _CONSOLE.stream = None, None
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        finally:
-            for fd, copy in saved:
-                os.dup2(copy, fd)
-                os.close(copy)
-            log.close()
-
-
-def _tail(path: str, n: int = LOG_TAIL_LINES) -> str:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            lines = [ln.rstrip("\n").split("\r")[-1] for ln in f.readlines()]
-    except OSError:
-        return ""
-    return "\n".join("    " + ln for ln in lines[-n:])
-
-
-def _say(msg: str) -> None:
-    print(msg, flush=True)
-
-
-# ------------------------------------------------------------------ subprocess helpers ------
-def opencoder_command(*args: str) -> list[str]:
-    """`opencoder ARGS` in a fresh interpreter (its own gin state and JAX runtime)."""
-    return [sys.executable, "-m", "opencoder_jax.cli", *args]
-
-
-def run_logged(argv: list[str], log_path: str, heartbeat: Callable[[], str | None] | None = None) -> None:
-    """Run argv with stdout+stderr appended to log_path; raise on a non-zero exit. Every
-    HEARTBEAT_S seconds `heartbeat()` may return a progress line for the console."""
-    env = dict(os.environ, PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"))
-    with open(log_path, "a", encoding="utf-8") as log:
-        log.write("$ " + " ".join(argv) + "\n")
-        log.flush()
-        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
-        last = time.time()
-        try:
-            while True:
-                try:
-                    rc = proc.wait(timeout=1.0)
-                    break
-                except subprocess.TimeoutExpired:
-                    if heartbeat is not None and time.time() - last >= HEARTBEAT_S:
-                        last = time.time()
-                        line = heartbeat()
-                        if line:
-                            _CONSOLE.write(f"  ... {line}\n")
-        except BaseException:
-            proc.kill()
-            proc.wait()
-            raise
-    if rc != 0:
-        raise RuntimeError(f"`opencoder {' '.join(argv[3:5])} ...` exited with status {rc}")
-
-
-def read_metrics(path: str) -> list[dict]:
-    rows = []
-    try:
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                line = line.strip()
-                if line:
-                    try:
-                        rows.append(json.loads(line))
-                    except ValueError:
-                        pass
-    except OSError:
-        pass
-    return rows
 
 
 def _train_heartbeat(workdir: str, total: int) -> Callable[[], str | None]:
