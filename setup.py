@@ -49,7 +49,7 @@ setup(
     description="OpenCoder's cookbook for code LLMs (arXiv 2411.04905) as a JAX research codebase",
     python_requires=">=3.11,<3.12",
     packages=find_packages(include=["opencoder_jax", "opencoder_jax.*", "beam_pipelines", "beam_pipelines.*"]),
-    package_data={"opencoder_jax": ["refinecode/data/*", "tokenizer/data/*"]},
+    package_data={"opencoder_jax": ["refinecode/data/*", "tokenizer/data/*", "eval/data/mbpp/*"]},
     include_package_data=True,
     install_requires=STACK,
     extras_require={"dev": DEV},

@@ -465,15 +465,16 @@ class EvalPlus(Benchmark):
         return max(base, 2.0 + 4.0 * problem.data.get("gt_seconds", 0.0))
 
 
+# MBPP ships with the package (CC BY 4.0; data/mbpp/README.md): no download, no path needed.
+BUNDLED_MBPP_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "mbpp")
+
+
 def load_benchmark(name: str, *, mbpp_path: str | None = None, plus_path: str | None = None,
                    mbpp_split: str = "standard", humaneval_path: str | None = None) -> Benchmark:
     if name == "humaneval":
         return HumanEval(humaneval_path)
     if name in ("mbpp", "mbpp_sanitized"):
-        if not mbpp_path:
-            raise ValueError(f"--benchmark {name} needs --mbpp_path (a directory with mbpp.jsonl / "
-                             "mbpp_sanitized.jsonl)")
-        return MBPP(mbpp_path, sanitized=name == "mbpp_sanitized", split=mbpp_split)
+        return MBPP(mbpp_path or BUNDLED_MBPP_DIR, sanitized=name == "mbpp_sanitized", split=mbpp_split)
     if name in ("humaneval_plus", "mbpp_plus"):
         if not plus_path:
             raise ValueError(f"--benchmark {name} needs --plus_path (an EvalPlus release file "

@@ -47,7 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max_new_tokens", type=int, default=512)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", default=".", help="directory for results.json etc.")
-    parser.add_argument("--mbpp_path", help="directory with mbpp.jsonl / mbpp_sanitized.jsonl (or a file)")
+    parser.add_argument("--mbpp_path", help="directory with mbpp.jsonl / mbpp_sanitized.jsonl (or a file); "
+                        "default: the copy bundled with the package (opencoder_jax/eval/data/mbpp, CC BY 4.0)")
     parser.add_argument("--mbpp_split", choices=sorted(bm.MBPP_SPLITS), default="standard",
                         help="standard: ids 11-510, few-shot 2-4; opencoder: 10-509, few-shot 1-3")
     parser.add_argument("--plus_path", help="EvalPlus file (HumanEvalPlus*.jsonl[.gz] / MbppPlus*) or its dir")

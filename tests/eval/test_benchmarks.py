@@ -8,9 +8,7 @@ import pytest
 from opencoder_jax.eval import benchmarks as bm
 from opencoder_jax.eval.sandbox import Limits, Sandbox
 
-MBPP_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "mbpp")
-needs_mbpp = pytest.mark.skipif(not os.path.exists(os.path.join(MBPP_DIR, "mbpp.jsonl")),
-                                reason="MBPP data (../shared/data/mbpp) not present")
+MBPP_DIR = bm.BUNDLED_MBPP_DIR  # the package's own copy (same files as ../shared/data/mbpp)
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +32,6 @@ def test_humaneval_canonical_pass_and_stubs_fail(sandbox, humaneval):
     assert [p.task_id for p, r in zip(probs, stubs) if r.status != "failed"] == []
 
 
-@needs_mbpp
 def test_mbpp_references(sandbox):
     full = bm.MBPP(MBPP_DIR, all_tasks=True)
     san = bm.MBPP(MBPP_DIR, sanitized=True, all_tasks=True)
@@ -50,7 +47,6 @@ def test_mbpp_references(sandbox):
     assert [p.task_id for p, r in zip(san.problems, san_res) if not r.passed] == []
 
 
-@needs_mbpp
 def test_mbpp_splits_and_prompts():
     std = bm.MBPP(MBPP_DIR)
     oc = bm.MBPP(MBPP_DIR, split="opencoder")
@@ -145,7 +141,8 @@ def test_evalplus_format(tmp_path):
 def test_unknown_benchmark_and_missing_paths():
     with pytest.raises(ValueError):
         bm.load_benchmark("apps")
-    with pytest.raises(ValueError):
-        bm.load_benchmark("mbpp")
+    assert len(bm.load_benchmark("mbpp")) == 500  # the bundled copy, standard split
+    with pytest.raises((ValueError, FileNotFoundError)):
+        bm.load_benchmark("mbpp", mbpp_path="/nonexistent/mbpp")
     with pytest.raises(ValueError):
         bm.load_benchmark("humaneval_plus")

@@ -144,7 +144,7 @@ def test_engine_backend(monkeypatch, tmp_path, humaneval):
 
 
 def test_bad_arguments(tmp_path):
-    assert _run(["--benchmark", "mbpp", "--samples", str(tmp_path / "none.jsonl")]) == 2  # no --mbpp_path
+    assert _run(["--benchmark", "mbpp", "--samples", str(tmp_path / "none.jsonl")]) == 2  # no samples file
     with pytest.raises(SystemExit):
         _run(["--benchmark", "humaneval"])  # no source
 
