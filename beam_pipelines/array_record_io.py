@@ -20,7 +20,8 @@ from typing import Iterable
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
-ARRAY_RECORD_OPTIONS = "group_size:1"
+from opencoder_jax.data.array_record_file import write_records
+
 _COPY_CHUNK = 16 << 20
 
 
@@ -40,8 +41,6 @@ def _is_local(path: str) -> bool:
 
 def write_array_record_file(path: str, records: Iterable[bytes]) -> int:
     """Write records to `path` (any Beam file system) atomically; returns the record count."""
-    from array_record.python import array_record_module
-
     tmp = f"{path}.tmp-{uuid.uuid4().hex}"
     if _is_local(path):
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -49,14 +48,7 @@ def write_array_record_file(path: str, records: Iterable[bytes]) -> int:
     else:
         fd, local_tmp = tempfile.mkstemp(suffix=".array_record")
         os.close(fd)
-    count = 0
-    writer = array_record_module.ArrayRecordWriter(local_tmp, ARRAY_RECORD_OPTIONS)
-    try:
-        for record in records:
-            writer.write(record)
-            count += 1
-    finally:
-        writer.close()
+    count = write_records(local_tmp, records)
     if _is_local(path):
         os.replace(tmp, path)
     else:

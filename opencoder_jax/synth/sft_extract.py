@@ -275,7 +275,7 @@ def snippet_document(fn: Extracted) -> dict:
 
 
 def write_outputs(output_dir: str, chats: list[dict], fns: list[Extracted], stats: dict) -> dict:
-    from beam_pipelines.array_record_io import write_array_record_file
+    from opencoder_jax.data.array_record_file import write_local_atomic
 
     os.makedirs(output_dir, exist_ok=True)
     chats_path = os.path.join(output_dir, "sft_chats.jsonl")
@@ -286,7 +286,7 @@ def write_outputs(output_dir: str, chats: list[dict], fns: list[Extracted], stat
     snippets_dir = os.path.join(output_dir, "snippets")
     os.makedirs(snippets_dir, exist_ok=True)
     records = [json.dumps(snippet_document(fn), ensure_ascii=False).encode("utf-8", "surrogatepass") for fn in fns]
-    write_array_record_file(os.path.join(snippets_dir, "documents-00000-of-00001.array_record"), records)
+    write_local_atomic(os.path.join(snippets_dir, "documents-00000-of-00001.array_record"), records)
     stats = dict(stats, chats=chats_path, snippets=snippets_dir)
     with open(os.path.join(output_dir, "stats.json"), "w", encoding="utf-8") as f:
         json.dump(stats, f, indent=2)
