@@ -103,6 +103,22 @@ def _compiler_params(cfg: _Cfg, head_dim_padded: int):
 # ---------------------------------------------------------------------------------
 
 
+def _over_kv_blocks(body, carry, num_k_blocks, qi, q_start, bq: int, bk: int, cfg):
+    """Run `body(j, carry, masked=...)` over the kv blocks a query block needs.
+
+    Causal: blocks past the diagonal are skipped; blocks wholly below it need no mask (unless
+    segment ids are given, which every block must check). Shared by the forward and dq kernels.
+    """
+    if not cfg.causal:
+        return lax.fori_loop(0, num_k_blocks, functools.partial(body, masked=cfg.has_segments), carry)
+    upper = lax.div((qi + 1) * bq + bk - 1, bk)
+    if cfg.has_segments:
+        return lax.fori_loop(0, upper, functools.partial(body, masked=True), carry)
+    n_full = lax.div(q_start + 1, bk)
+    carry = lax.fori_loop(0, n_full, functools.partial(body, masked=False), carry)
+    return lax.fori_loop(n_full, upper, functools.partial(body, masked=True), carry)
+
+
 def _fwd_kernel(q_ref, k_ref, v_ref, seg_ref, o_ref, lse_ref, *, cfg: _Cfg, num_q_blocks: int):
     bq, bk = cfg.block_q, cfg.block_k
     # Heaviest (last) q blocks first: under a causal mask they have the most work.
@@ -140,21 +156,7 @@ def _fwd_kernel(q_ref, k_ref, v_ref, seg_ref, o_ref, lse_ref, *, cfg: _Cfg, num_
         jnp.full((bq,), _NEG_INF, jnp.float32),
         jnp.zeros((bq,), jnp.float32),
     )
-    num_k_blocks = k_ref.shape[0] // bk
-    if cfg.causal:
-        # Blocks past the diagonal are skipped; blocks wholly below it need no mask
-        # (unless segment ids are given, which every block must check).
-        upper = lax.div((qi + 1) * bq + bk - 1, bk)
-        if cfg.has_segments:
-            carry = lax.fori_loop(0, upper, functools.partial(body, masked=True), carry)
-        else:
-            n_full = lax.div(q_start + 1, bk)
-            carry = lax.fori_loop(0, n_full, functools.partial(body, masked=False), carry)
-            carry = lax.fori_loop(n_full, upper, functools.partial(body, masked=True), carry)
-    else:
-        carry = lax.fori_loop(
-            0, num_k_blocks, functools.partial(body, masked=cfg.has_segments), carry
-        )
+    carry = _over_kv_blocks(body, carry, k_ref.shape[0] // bk, qi, q_start, bq, bk, cfg)
     acc, m, l = carry
     empty = l == 0.0
     o = acc / jnp.where(empty, 1.0, l)[:, None]
@@ -167,7 +169,7 @@ def _forward(q, k, v, seg, cfg: _Cfg):
     b, lp, h, dp = q.shape
     kh = k.shape[2]
     g = h // kh
-    bq, bk = cfg.block_q, cfg.block_k
+    bq = cfg.block_q
     nq = lp // bq
     rev = lambda i: nq - 1 - i  # noqa: E731  (matches the kernel's qi)
     in_specs = [
@@ -232,17 +234,7 @@ def _dq_kernel(q_ref, k_ref, v_ref, seg_ref, do_ref, lse_ref, delta_ref, dq_ref,
         return dq + pl.dot(ds.astype(k.dtype), k, precision=prec)
 
     dq = jnp.zeros((bq, dp), jnp.float32)
-    num_k_blocks = k_ref.shape[0] // bk
-    if cfg.causal:
-        upper = lax.div((qi + 1) * bq + bk - 1, bk)
-        if cfg.has_segments:
-            dq = lax.fori_loop(0, upper, functools.partial(body, masked=True), dq)
-        else:
-            n_full = lax.div(q_start + 1, bk)
-            dq = lax.fori_loop(0, n_full, functools.partial(body, masked=False), dq)
-            dq = lax.fori_loop(n_full, upper, functools.partial(body, masked=True), dq)
-    else:
-        dq = lax.fori_loop(0, num_k_blocks, functools.partial(body, masked=cfg.has_segments), dq)
+    dq = _over_kv_blocks(body, dq, k_ref.shape[0] // bk, qi, q_start, bq, bk, cfg)
     dq_ref[...] = (dq * cfg.sm_scale).astype(dq_ref.dtype)
 
 
