@@ -43,6 +43,7 @@ from typing import Callable
 import gin
 
 from opencoder_jax import config as gin_config
+from opencoder_jax.data.array_record_file import count_records
 from opencoder_jax.stage_log import logged as _logged, opencoder_command, read_metrics, run_logged, say as _say
 from opencoder_jax.stage_log import tail as _tail
 
@@ -208,21 +209,11 @@ def stage_tokenizer(ctx: Context) -> dict:
     return {k: result[k] for k in ("vocab_size", "sampled", "train_seconds")}
 
 
-def _num_records(path: str) -> int:
-    from array_record.python.array_record_module import ArrayRecordReader
-
-    reader = ArrayRecordReader(path)
-    try:
-        return int(reader.num_records())
-    finally:
-        reader.close()
-
-
 def split_token_shards(tokens_dir: str, data_dir: str, heldout_shards: int) -> dict:
     """OUT/data/train/ and OUT/data/heldout/: symlinks to the token shards (the last
     `heldout_shards` non-empty shards are held out)."""
     shards = sorted(glob.glob(os.path.join(tokens_dir, "tokens-*.array_record")))
-    counts = {p: _num_records(p) for p in shards}
+    counts = {p: count_records(p) for p in shards}
     nonempty = [p for p in shards if counts[p] > 0]
     if len(nonempty) < 2:
         raise ValueError(f"need at least 2 non-empty token shards for a held-out split, got {len(nonempty)} "

@@ -35,3 +35,14 @@ def write_local_atomic(path: str, records: Iterable[bytes]) -> int:
     count = write_records(tmp, records)
     os.replace(tmp, path)
     return count
+
+
+def count_records(path: str) -> int:
+    """Records in one local ArrayRecord file (raises if it cannot be opened)."""
+    from array_record.python.array_record_module import ArrayRecordReader
+
+    reader = ArrayRecordReader(path)
+    try:
+        return int(reader.num_records())
+    finally:
+        reader.close()

@@ -25,6 +25,8 @@ from typing import Sequence
 
 import numpy as np
 
+from opencoder_jax.data.array_record_file import count_records
+
 TOKEN_DTYPE = np.dtype("<u4")  # little-endian uint32, as written by the tokenization job
 SHARD_GLOB = "tokens-*.array_record"
 
@@ -57,22 +59,12 @@ class ShardReport:
         return sum(n for _, n in self.readable)
 
 
-def _count_records(path: str) -> int:
-    from array_record.python.array_record_module import ArrayRecordReader
-
-    reader = ArrayRecordReader(path)
-    try:
-        return int(reader.num_records())
-    finally:
-        reader.close()
-
-
 def scan_shards(paths: Sequence[str]) -> ShardReport:
     """Open every shard once to read its index; unreadable shards are reported, not raised."""
     readable, unreadable = [], []
     for path in paths:
         try:
-            readable.append((path, _count_records(path)))
+            readable.append((path, count_records(path)))
         except Exception as e:  # array_record raises RuntimeError/OSError with varied texts
             reason = f"{type(e).__name__}: {e}".strip()
             log.warning("skipping unreadable token shard %s (%s)", path, reason)
