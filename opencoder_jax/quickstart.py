@@ -44,7 +44,8 @@ import gin
 
 from opencoder_jax import config as gin_config
 from opencoder_jax.data.array_record_file import count_records
-from opencoder_jax.stage_log import logged as _logged, opencoder_command, read_metrics, run_logged, say as _say
+from opencoder_jax.stage_log import logged as _logged, opencoder_command, run_logged, say as _say
+from opencoder_jax.train.metrics import read_metrics
 from opencoder_jax.stage_log import tail as _tail
 
 QUICKSTART_GIN = ("quickstart_corpus.gin", "quickstart.gin")

@@ -6,7 +6,6 @@ libraries too) goes to its log file; `CONSOLE` still reaches the terminal for pr
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import subprocess
 import sys
@@ -116,19 +115,3 @@ def run_logged(argv: list[str], log_path: str, heartbeat: Callable[[], str | Non
             raise
     if rc != 0:
         raise RuntimeError(f"`opencoder {' '.join(argv[3:5])} ...` exited with status {rc}")
-
-
-def read_metrics(path: str) -> list[dict]:
-    rows = []
-    try:
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                line = line.strip()
-                if line:
-                    try:
-                        rows.append(json.loads(line))
-                    except ValueError:
-                        pass
-    except OSError:
-        pass
-    return rows

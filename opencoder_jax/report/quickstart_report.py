@@ -19,6 +19,7 @@ import sys
 from typing import Any, Mapping, Sequence
 
 from opencoder_jax.report import plots
+from opencoder_jax.train.metrics import read_metrics
 from opencoder_jax.report.html_report import (_CSS, _e, _filter_section, _funnel_section, _img,
                                               _language_section, _num, _rules_section, _summary, _table)
 
@@ -46,19 +47,6 @@ def _read_text(path: str, limit: int = 200_000) -> str | None:
             return f.read(limit)
     except OSError:
         return None
-
-
-def read_metrics(path: str) -> list[dict]:
-    rows = []
-    text = _read_text(path, 50_000_000) or ""
-    for line in text.splitlines():
-        try:
-            row = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(row, dict):
-            rows.append(row)
-    return rows
 
 
 def _fmt(x: Any, digits: int = 4) -> str:

@@ -203,8 +203,22 @@ class MetricsWriter:
 
 
 def read_metrics(path: str) -> list[dict]:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+    """The rows of a metrics.jsonl. A torn line (a run killed mid-write, or one still writing)
+    is skipped, and a missing file has no rows: the quickstart's progress lines and report
+    read runs that are in flight or were interrupted."""
+    rows: list[dict] = []
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                try:
+                    row = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(row, dict):
+                    rows.append(row)
+    except OSError:
+        pass
+    return rows
 
 
 def plot_loss_curve(rows: Iterable[Mapping[str, Any]], path: str) -> str | None:
