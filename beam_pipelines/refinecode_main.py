@@ -11,18 +11,23 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from beam_pipelines import sources
 from beam_pipelines.embedded_corpus import EmbeddedCorpusConfig
 from beam_pipelines.output_dir import prepare_output_dir
+from beam_pipelines.progress import LiveProgress
 from beam_pipelines.refinecode import (STAGE_ORDER, STATS_PREFIX, RefinecodeConfig, build_refinecode,
                                       import_stage_modules, parse_stages)
 from beam_pipelines.stats import assemble_stats, read_stats_pairs
 from opencoder_jax import config as gin_config
 from opencoder_jax.refinecode.preprocess import PreprocessConfig
+from opencoder_jax.units import mib
 
 def default_gin_files() -> list[str]:
-    """refinecode.gin, then every stage's defaults under gin_configs/refinecode/."""
+    """refinecode.gin, then every stage's defaults under gin_configs/refinecode/ (<stage>.gin;
+    <stage>_<variant>.gin files such as filter_fixed.gin are opt-in presets, never defaults)."""
     stage_dir = gin_config.GIN_CONFIG_DIR / "refinecode"
-    return ["refinecode.gin", *sorted(f"refinecode/{p.name}" for p in stage_dir.glob("*.gin"))]
+    defaults = sorted(f"refinecode/{p.name}" for p in stage_dir.glob("*.gin") if "_" not in p.stem)
+    return ["refinecode.gin", *defaults]
 LOCAL_RUNNERS = ("FnApiRunner", "DirectRunner", "PrismRunner", "InteractiveRunner")
-OUR_FILES = ("documents-", "stats.json", "drop_examples.jsonl", "dead_letter.jsonl", "config.gin", "report.html")
+OUR_FILES = ("documents-", "stats.json", "drop_examples.jsonl", "dead_letter.jsonl", "config.gin", "report.html",
+             "decontamination.json")
 OUR_DIRS = ("_stats", "dedup")
 
 
@@ -43,6 +48,8 @@ def add_arguments(parser) -> None:
                              "N > 1 = FnApiRunner multi_processing, worth it on large inputs)")
     parser.add_argument("--overwrite", action="store_true", help="replace results already in --output")
     parser.add_argument("--no_report", action="store_true", help="skip report.html")
+    parser.add_argument("--progress_every", type=float, default=5.0,
+                        help="seconds between progress lines on stderr (0: none)")
     gin_config.add_gin_flags(parser)
 
 
@@ -69,8 +76,11 @@ def local_worker_args(runner: str, workers: int, beam_args: list[str] | None) ->
 
 def run_refinecode(inputs: list[str] | None, output_dir: str, runner: str = "FnApiRunner",
                    beam_args: list[str] | None = None, overwrite: bool = False,
-                   report: bool = True, quiet: bool = False) -> dict:
-    """Run the pipeline with the gin configs already parsed; returns stats.json's content."""
+                   report: bool = True, quiet: bool = False, progress_interval_s: float = 5.0,
+                   quiet_progress: bool = False) -> dict:
+    """Run the pipeline with the gin configs already parsed; returns stats.json's content.
+
+    Unless `quiet`, a progress line goes to stderr every `progress_interval_s` seconds."""
     config = RefinecodeConfig()
     stages = parse_stages(config.stages)
     if inputs:
@@ -78,13 +88,17 @@ def run_refinecode(inputs: list[str] | None, output_dir: str, runner: str = "FnA
         for path in inputs:
             sources.classify_input(path)
     check_output_writable(output_dir, overwrite)
+    warnings = empty_input_warnings(inputs or [])
     options = PipelineOptions(list(beam_args or []), runner=runner, save_main_session=False)
     start = time.time()
     p = beam.Pipeline(options=options)
+    progress = None if quiet or quiet_progress else LiveProgress("refinecode", runner, progress_interval_s)
     build_refinecode(p, inputs, output_dir, config, EmbeddedCorpusConfig(), PreprocessConfig(),
-                     show_progress=runner in LOCAL_RUNNERS and not quiet
-                     and not any(a.startswith("--direct_num_workers") for a in beam_args or []))
-    p.run().wait_until_finish()
+                     progress=progress)
+    if progress:
+        progress.run(p)
+    else:
+        p.run().wait_until_finish()
     elapsed = time.time() - start
     gin_config.write_operative_config(output_dir)
     result = finalize_stats(output_dir, stages, {
@@ -93,6 +107,11 @@ def run_refinecode(inputs: list[str] | None, output_dir: str, runner: str = "FnA
         "outputs": {"documents": output_dir.rstrip("/") + "/documents-*.array_record",
                     "dead_letter": output_dir.rstrip("/") + "/dead_letter.jsonl",
                     "drop_examples": output_dir.rstrip("/") + "/drop_examples.jsonl"}})
+    if result["input"] == 0:
+        warnings.append("nothing was read: the inputs hold no files or records")
+    result["warnings"] = warnings
+    with FileSystems.create(output_dir.rstrip("/") + "/stats.json") as f:  # with the warnings
+        f.write(json.dumps(result, indent=2, ensure_ascii=False).encode("utf-8"))
     if not result["conservation_ok"]:
         raise AssertionError(f"conservation law broken: input {result['input']} != kept {result['kept']} "
                              f"+ dropped {result['dropped_total']}")
@@ -118,16 +137,29 @@ def format_summary(stats: dict, output_dir: str) -> str:
     ]
     for stage_row in stats["funnel"][1:]:
         lines.append(f"    after {stage_row['stage']:<12} {stage_row['documents']:>10,} docs "
-                     f"{stage_row['bytes'] / 1e6:>10.1f} MB")
+                     f"{mib(stage_row['bytes']):>10.2f} MiB")
     lines.append("  top drop reasons:")
     for reason, count in list(stats["dropped"].items())[:8]:
         lines.append(f"    {reason:<40} {count:>10,}")
-    lines.append("  top languages kept (MB):")
+    lines.append("  top languages kept (MiB = 2**20 bytes, as in report.html):")
     for lang, row in list(stats["per_language"].items())[:10]:
-        lines.append(f"    {lang:<20} {row['documents']:>8,} docs {row['bytes'] / 1e6:>9.2f} MB")
+        lines.append(f"    {lang:<20} {row['documents']:>8,} docs {mib(row['bytes']):>9.2f} MiB")
     lines.append(f"  outputs  : {output_dir.rstrip('/')}/documents-*.array_record, stats.json"
                  + (", report.html" if stats.get("report") else ""))
+    lines += [f"  warning  : {w}" for w in stats.get("warnings", [])]
     return "\n".join(lines)
+
+
+def empty_input_warnings(inputs: list[str]) -> list[str]:
+    """One warning per input file of zero bytes (it adds nothing; usually a failed download)."""
+    warnings = []
+    for path in inputs:
+        if sources.classify_input(path) not in ("jsonl", "parquet"):
+            continue
+        for match in FileSystems.match([path])[0].metadata_list:
+            if match.size_in_bytes == 0:
+                warnings.append(f"input {match.path} is empty (0 bytes): nothing was read from it")
+    return warnings
 
 
 def _pct(a, b):
@@ -136,7 +168,9 @@ def _pct(a, b):
 
 def run(args, beam_args: list[str] | None = None) -> int:
     overrides = list(args.gin_param)
-    if args.stages:
+    if args.workers < 1:
+        raise ValueError(f"--workers must be at least 1, got {args.workers}")
+    if args.stages is not None:  # '' is an empty selection (an error), not "all stages"
         overrides.append(f"RefinecodeConfig.stages = {list(parse_stages(args.stages))!r}")
     if args.num_shards:
         overrides.append(f"RefinecodeConfig.num_shards = {args.num_shards}")
@@ -145,5 +179,6 @@ def run(args, beam_args: list[str] | None = None) -> int:
     import_stage_modules()
     gin_config.parse_gin(args.gin_file, overrides, defaults=default_gin_files())
     beam_args = local_worker_args(args.runner, args.workers, beam_args)
-    run_refinecode(args.input, args.output, args.runner, beam_args, args.overwrite, report=not args.no_report)
+    run_refinecode(args.input, args.output, args.runner, beam_args, args.overwrite, report=not args.no_report,
+                   quiet_progress=args.progress_every <= 0, progress_interval_s=args.progress_every)
     return 0

@@ -20,6 +20,7 @@ import gzip
 import io
 import json
 import os
+import stat
 import subprocess
 from typing import Iterator
 
@@ -109,7 +110,7 @@ def list_repositories(root: str, exclude: frozenset[str] = frozenset(),
         if (os.path.isdir(full) and not os.path.islink(full) and name not in SKIP_DIRS
                 and name not in exclude and (include is None or name in include)):
             repos.append((name, full))
-    if include is None and any(os.path.isfile(os.path.join(root, n)) for n in os.listdir(root)):
+    if include is None and any(_is_loose_entry(os.path.join(root, n)) for n in os.listdir(root)):
         repos.append((".", root))
     return repos
 
@@ -132,7 +133,7 @@ def _list_repo_files(task):
     if repo == ".":  # loose files directly in the root: one repository, not recursive
         for name in sorted(os.listdir(repo_dir)):
             full = os.path.join(repo_dir, name)
-            if os.path.isfile(full) or os.path.islink(full):
+            if _is_loose_entry(full):
                 yield from _file_task(loose, full, name, dates, source)
         return
     for dirpath, dirnames, filenames in os.walk(repo_dir):
@@ -142,11 +143,26 @@ def _list_repo_files(task):
             yield from _file_task(repo, full, os.path.relpath(full, repo_dir), dates, source)
 
 
+def _is_loose_entry(full: str) -> bool:
+    """Anything in a tree root except a real directory: files, symlinks, FIFOs, sockets, devices."""
+    try:
+        return not stat.S_ISDIR(os.lstat(full).st_mode)
+    except OSError:
+        return False
+
+
 def _file_task(repo, full, rel, dates, source):
     # Non-UTF-8 file names (surrogate-escaped by os.walk) are kept, made valid UTF-8.
     rel_text = os.fsencode(rel).decode("utf-8", "replace")
-    if os.path.islink(full):
+    # lstat, never open: opening a FIFO blocks until a writer appears (forever, in a repo).
+    try:
+        mode = os.lstat(full).st_mode
+    except OSError:
+        mode = stat.S_IFREG  # vanished or unreadable: the read reports the error
+    if stat.S_ISLNK(mode):  # symlinks (to files, FIFOs, anywhere) are never followed
         yield beam.pvalue.TaggedOutput("drops", read_drop("symlink", source, repo, rel_text))
+    elif not stat.S_ISREG(mode):  # FIFO, socket, block/character device
+        yield beam.pvalue.TaggedOutput("drops", read_drop("not_a_regular_file", source, repo, rel_text))
     else:
         yield ("file", (repo, full, rel_text, dates.get(rel), source))
 
@@ -156,7 +172,12 @@ def _read_file(task, max_read_bytes: int) -> dict:
     raw = {"repo": repo, "path": rel, "content": None, "stars": None,
            "commit_date": date, "source": source, "error": None}
     try:
-        with open(full, "rb") as f:
+        # The listing saw a regular file; O_NONBLOCK keeps a file swapped for a FIFO since
+        # then from blocking the read, and fstat refuses it.
+        fd = os.open(full, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise OSError(f"{full} is no longer a regular file")
             raw["content"] = f.read(max_read_bytes)
     except OSError as e:
         raw["error"] = f"{type(e).__name__}: {e}"

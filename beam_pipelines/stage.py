@@ -16,7 +16,7 @@ plain pickled config values and never need gin.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from typing import Any
 
 import apache_beam as beam
 
@@ -51,11 +51,3 @@ def make_drop(stage: str, reason: str, doc: Document, **extra: Any) -> dict:
 
 def stage_output(kept, dropped, metrics) -> dict:
     return {"kept": kept, "dropped": dropped, "metrics": metrics}
-
-
-def empty_metrics(pipeline_or_pcoll, label: str):
-    """An empty metrics PCollection for stages that report nothing extra."""
-    return pipeline_or_pcoll.pipeline | label >> beam.Create([])
-
-
-StageFactory = Callable[[StageContext], beam.PTransform]

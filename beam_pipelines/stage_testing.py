@@ -47,3 +47,16 @@ def run_stage_locally(stage: beam.PTransform, shards: Sequence[Iterable[dict]], 
         totals[key] += value
     result["metrics"] = dict(totals)
     return result
+
+
+def comparable(result: dict, out_dir: str | None = None) -> tuple:
+    """A stage result (and its dedup/ sample files) in an order-free form, to compare two runs."""
+    def canon(rows):
+        return sorted(json.dumps(r, sort_keys=True, ensure_ascii=False) for r in rows)
+
+    samples = {}
+    if out_dir:
+        for path in sorted(glob.glob(os.path.join(out_dir, "dedup", "*.jsonl"))):
+            with open(path, encoding="utf-8") as f:
+                samples[os.path.basename(path)] = sorted(f.read().splitlines())
+    return canon(result["kept"]), canon(result["dropped"]), dict(result["metrics"]), samples

@@ -32,6 +32,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from beam_pipelines.array_record_io import ReadFromArrayRecord, WriteToArrayRecord, match_files
 from beam_pipelines.output_dir import prepare_output_dir
+from beam_pipelines.progress import LiveProgress
 from beam_pipelines.stats import read_stats_pairs, stats_line
 from opencoder_jax import config as gin_config
 
@@ -40,7 +41,8 @@ DOCUMENT_GLOB = "documents-*.array_record"
 TOKENS_PREFIX = "tokens"
 STATS_PREFIX = "_stats/tokenize"
 TOKEN_DTYPE = np.dtype("<u4")  # little-endian uint32
-OUR_FILES = ("tokens-", "stats.json", "config.gin")
+OUR_FILES = ("tokens-", "tokens.json", "stats.json", "config.gin")
+METADATA_FILE = "tokens.json"  # which tokenizer made the shards (read by opencoder_jax/data/sources.py)
 DEFAULT_GIN = ("tokenizer/tokenize.gin",)
 
 
@@ -132,8 +134,10 @@ class EncodeBatches(beam.DoFn):
 
 
 def build_pipeline(pipeline, input_patterns: list[str], output_dir: str, vocabulary,
-                   config: TokenizeConfig) -> None:
-    """Add the tokenization graph to `pipeline` (tests run it with TestPipeline)."""
+                   config: TokenizeConfig, progress=None) -> None:
+    """Add the tokenization graph to `pipeline` (tests run it with TestPipeline).
+
+    `progress`: a `beam_pipelines.progress.LiveProgress` counting documents and tokens."""
     records = pipeline | "ReadDocuments" >> ReadFromArrayRecord(input_patterns)
     parsed = records | "Parse" >> beam.ParDo(ParseDocuments()).with_outputs("stats", main="docs")
     encoded = (parsed.docs
@@ -142,12 +146,25 @@ def build_pipeline(pipeline, input_patterns: list[str], output_dir: str, vocabul
                    "stats", main="tokens"))
     _ = encoded.tokens | "WriteTokens" >> WriteToArrayRecord(
         output_dir.rstrip("/") + "/" + TOKENS_PREFIX, config.num_shards)
-    _ = ((parsed.stats, encoded.stats)
-         | "AllStats" >> beam.Flatten()
+    all_stats = (parsed.stats, encoded.stats) | "AllStats" >> beam.Flatten()
+    if progress:
+        progress.count(records, "documents/read")
+        progress.count(encoded.tokens, "documents/kept")
+        progress.count(all_stats, "documents/dropped", weight=_dropped_count)
+        progress.count(encoded.tokens, "tokens/written", weight=_token_count)
+    _ = (all_stats
          | "SumStats" >> beam.CombinePerKey(sum)
          | "StatsJson" >> beam.MapTuple(stats_line)
          | "WriteStats" >> beam.io.WriteToText(output_dir.rstrip("/") + "/" + STATS_PREFIX,
                                                file_name_suffix=".jsonl", num_shards=1))
+
+
+def _dropped_count(kv) -> int:
+    return int(kv[1]) if kv[0].startswith('["dropped",') else 0
+
+
+def _token_count(record: bytes) -> int:
+    return len(record) // TOKEN_DTYPE.itemsize
 
 
 # ----- driver -----------------------------------------------------------------------------
@@ -213,10 +230,25 @@ def vocabulary_facts(vocabulary, vocab_dir: str) -> dict:
             "model_sha256": hashlib.sha256(vocabulary.model_bytes).hexdigest()}
 
 
+def write_metadata(output_dir: str, vocabulary, vocab_dir: str, config: TokenizeConfig) -> dict:
+    """tokens.json: the tokenizer that made these shards (its file hash), for the loader's check."""
+    from opencoder_jax.tokenizer.fingerprint import tokenizer_sha256
+
+    meta = {"format": 1, "tokenizer_sha256": tokenizer_sha256(vocab_dir), "tokenizer_dir": vocab_dir,
+            "vocab_size": vocabulary.vocab_size, "eos_id": vocabulary.eos_id, "eos_appended": config.append_eos,
+            "token_dtype": "uint32 little-endian", "shards": f"{TOKENS_PREFIX}-*.array_record"}
+    with FileSystems.create(output_dir.rstrip("/") + "/" + METADATA_FILE) as f:
+        f.write(json.dumps(meta, indent=2, ensure_ascii=False).encode("utf-8"))
+    return meta
+
+
 def run_tokenize(inputs: list[str], vocab_dir: str, output_dir: str, runner: str = "FnApiRunner",
                  beam_args: list[str] | None = None, overwrite: bool = False,
-                 config: TokenizeConfig | None = None, quiet: bool = False) -> dict:
-    """Run the job with gin already parsed; returns stats.json's content."""
+                 config: TokenizeConfig | None = None, quiet: bool = False,
+                 progress_interval_s: float | None = 5.0) -> dict:
+    """Run the job with gin already parsed; returns stats.json's content.
+
+    Unless `quiet`, a progress line goes to stderr every `progress_interval_s` seconds."""
     from opencoder_jax.tokenizer.hf_import import load_tokenizer_dir
 
     config = config or TokenizeConfig()
@@ -230,9 +262,14 @@ def run_tokenize(inputs: list[str], vocab_dir: str, output_dir: str, runner: str
     options = PipelineOptions(list(beam_args or []), runner=runner, save_main_session=False)
     start = time.time()
     pipeline = beam.Pipeline(options=options)
-    build_pipeline(pipeline, patterns, output_dir, vocabulary, config)
-    pipeline.run().wait_until_finish()
+    progress = None if quiet or not progress_interval_s else LiveProgress("tokenize", runner, progress_interval_s)
+    build_pipeline(pipeline, patterns, output_dir, vocabulary, config, progress)
+    if progress:
+        progress.run(pipeline)
+    else:
+        pipeline.run().wait_until_finish()
     elapsed = time.time() - start
+    write_metadata(output_dir, vocabulary, vocab_dir, config)
     stats = assemble_stats(read_stats_pairs(output_dir, STATS_PREFIX))
     stats.update({"runner": runner, "elapsed_s": round(elapsed, 2), "inputs": patterns,
                   "vocabulary": vocabulary_facts(vocabulary, vocab_dir), "eos_appended": config.append_eos,
@@ -268,6 +305,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--runner", default="FnApiRunner", help="Beam runner (FnApiRunner locally)")
     parser.add_argument("--num_shards", type=int, default=None, help="output token shards (default: gin, 8)")
     parser.add_argument("--overwrite", action="store_true", help="replace results already in --output")
+    parser.add_argument("--progress_every", type=float, default=5.0,
+                        help="seconds between progress lines on stderr (0: none)")
     gin_config.add_gin_flags(parser)
 
 
@@ -277,6 +316,7 @@ def run(args, beam_args: list[str] | None = None) -> int:
         params.append(f"TokenizeConfig.num_shards = {int(args.num_shards)}")
     gin_config.parse_gin(args.gin_file, params, defaults=DEFAULT_GIN)
     run_tokenize(args.input, args.vocab, args.output, runner=args.runner, beam_args=beam_args,
-                 overwrite=args.overwrite, config=TokenizeConfig())
+                 overwrite=args.overwrite, config=TokenizeConfig(),
+                 progress_interval_s=args.progress_every if args.progress_every > 0 else None)
     gin_config.write_operative_config(args.output)
     return 0

@@ -15,8 +15,9 @@ joined-regex driver (fast_lexer) vs the filter's path (hand-written scanners, el
     .venv/bin/python benchmarks/filter.py [--corpus embedded|mixed] [--files 1000] [--append_results] [--dump_corpus PATH]
 
 --dump_corpus writes the sampled documents as JSON (with "size" in bytes and "lang", the natural
-language our text_language substitute gives), so another implementation (e.g. OpenCoder's
-released filter, measured by hand outside this repository) can run on exactly the same files.
+language our text_language substitute gives), so another implementation can run on exactly the
+same files; benchmarks/filter_vs_released.py runs OpenCoder's released filter on them side by side.
+--per_language prints per program language files/s with the C/C++/JavaScript scanners off vs on.
 """
 from __future__ import annotations
 
@@ -184,12 +185,53 @@ def lexer_comparison(docs: list[dict]) -> tuple[float, float, float, int]:
     return slow, fast, scanned, n
 
 
+def per_language(docs: list[dict], rounds: int = 2) -> str:
+    """Per program language files/s with the C/C++/JavaScript scanners on vs off (off = only the
+    Python scanner, the filter before issue 19), alternating rounds, best round of each."""
+    from opencoder_jax.refinecode.signals import comment_scanners
+
+    config = F.FilterConfig()
+    tables = config.tables()
+    langs = [detect_language(doc["path"]).name for doc in docs]
+    full = dict(comment_scanners.SCANNERS)
+    python_only = {"python": full["python"]}
+    best = {"off": {}, "on": {}}
+    for _ in range(rounds):
+        for mode, scanners in (("off", python_only), ("on", full)):
+            comment_scanners.SCANNERS.clear()
+            comment_scanners.SCANNERS.update(scanners)
+            seconds: dict[str, float] = defaultdict(float)
+            for doc, lang in zip(docs, langs):
+                start = time.process_time()
+                F.filter_document(doc, config, tables)
+                seconds[lang] += time.process_time() - start
+            for lang, secs in seconds.items():
+                best[mode][lang] = min(best[mode].get(lang, secs), secs)
+    comment_scanners.SCANNERS.clear()
+    comment_scanners.SCANNERS.update(full)
+    count = defaultdict(int)
+    for lang in langs:
+        count[lang] += 1
+    lines = ["| program language | files | files/s before (Python scanner only) | files/s after | CPU s before | CPU s after |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for lang in sorted(best["off"], key=lambda k: -best["off"][k]):
+        off, on = best["off"][lang], best["on"][lang]
+        lines.append(f"| {lang} | {count[lang]} | {count[lang] / max(off, 1e-9):,.0f} | "
+                     f"{count[lang] / max(on, 1e-9):,.0f} | {off:.2f} | {on:.2f} |")
+    total_off, total_on = sum(best["off"].values()), sum(best["on"].values())
+    lines.append(f"| all | {len(docs)} | {len(docs) / total_off:,.0f} | {len(docs) / total_on:,.0f} | "
+                 f"{total_off:.2f} | {total_on:.2f} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--corpus", choices=("embedded", "mixed"), default="embedded")
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--append_results", action="store_true")
     parser.add_argument("--dump_corpus", default="")
+    parser.add_argument("--per_language", action="store_true",
+                        help="only print per-language files/s with the C/C++/JS scanners off vs on")
     args = parser.parse_args()
 
     docs = sample_embedded(args.files) if args.corpus == "embedded" else sample_corpus(args.files)
@@ -199,6 +241,9 @@ def main() -> None:
             doc["size"] = doc["size_bytes"]
             doc["lang"] = detect_text_language(doc["text"])
         Path(args.dump_corpus).write_text(json.dumps(docs))
+    if args.per_language:
+        print(per_language(docs))
+        return
     stats = run(docs)
     slow, fast, scanned, n_lexed = lexer_comparison(docs)
 

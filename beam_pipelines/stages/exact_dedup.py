@@ -85,6 +85,37 @@ def _verdicts(level: str):
     return emit
 
 
+def exact_key_record(doc: dict, hash_text: bool) -> dict:
+    """What exact dedup reads of a document (no text): its keeper fields and content key."""
+    return {"id": doc["id"], "repo": doc.get("repo"), "path": doc.get("path"), "stars": doc.get("stars"),
+            "commit_date": doc.get("commit_date"), "sha256": content_key(doc, hash_text)}
+
+
+class ExactVerdicts(beam.PTransform):
+    """Valid documents (or their `exact_key_record`s) -> verdicts (unit_key, (keeper_id, size))."""
+
+    def __init__(self, config: ExactDedupConfig):
+        super().__init__()
+        self.config = config
+
+    def expand(self, valid):
+        cfg = self.config
+        if cfg.level == "file":
+            units = valid | "FileUnits" >> beam.Map(lambda d: (content_key(d, cfg.hash_text), file_token(d)))
+        else:
+            units = (
+                valid
+                | "RepoFiles" >> beam.Map(lambda d: (
+                    repo_unit_id(d), (d.get("path") or "", content_key(d, cfg.hash_text), d.get("stars"), d.get("commit_date"))))
+                | "GroupRepo" >> beam.GroupByKey()
+                | "RepoUnits" >> beam.Map(repo_key_and_token)
+            )
+        best = units | "Best" >> beam.CombinePerKey(MinTokenAndCount())
+        return {"units": units, "best": best} | "JoinBest" >> beam.CoGroupByKey() | "Verdicts" >> beam.FlatMap(
+            _verdicts(cfg.level)
+        )
+
+
 class ExactDedupStage(beam.PTransform):
     def __init__(self, config: ExactDedupConfig, output_dir: str):
         super().__init__()
@@ -94,20 +125,7 @@ class ExactDedupStage(beam.PTransform):
     def expand(self, docs):
         cfg = self.config
         valid = docs | "Validate" >> beam.ParDo(ValidateDocuments(STAGE)).with_outputs("dropped", main="valid")
-        if cfg.level == "file":
-            units = valid.valid | "FileUnits" >> beam.Map(lambda d: (content_key(d, cfg.hash_text), file_token(d)))
-        else:
-            units = (
-                valid.valid
-                | "RepoFiles" >> beam.Map(lambda d: (
-                    repo_unit_id(d), (d.get("path") or "", content_key(d, cfg.hash_text), d.get("stars"), d.get("commit_date"))))
-                | "GroupRepo" >> beam.GroupByKey()
-                | "RepoUnits" >> beam.Map(repo_key_and_token)
-            )
-        best = units | "Best" >> beam.CombinePerKey(MinTokenAndCount())
-        verdicts = {"units": units, "best": best} | "JoinBest" >> beam.CoGroupByKey() | "Verdicts" >> beam.FlatMap(
-            _verdicts(cfg.level)
-        )
+        verdicts = valid.valid | "Clusters" >> ExactVerdicts(cfg)
         applied = (valid.valid, verdicts) | "Apply" >> ApplyVerdicts(STAGE, "duplicate", "dup_cluster_size", cfg.level)
         if cfg.sample_clusters > 0:
             _ = verdicts | "Sample" >> WriteDuplicateSample(

@@ -170,22 +170,24 @@ def _component_verdicts(level: str):
     return emit
 
 
-class FuzzyDedupStage(beam.PTransform):
-    def __init__(self, config: FuzzyDedupConfig, output_dir: str):
+class FuzzyVerdicts(beam.PTransform):
+    """Valid documents -> {"verdicts": (unit_key, (keeper_id, size)), "metrics": (key, n)}.
+
+    Only sketches, band keys and tokens cross its shuffles (see the module docstring)."""
+
+    def __init__(self, config: FuzzyDedupConfig, bands: tuple[int, int]):
         super().__init__()
         self.config = config
-        self.output_dir = output_dir
-        self.bands = config.bands()  # resolved in the driver (lsh_threshold may need datasketch)
+        self.bands = bands
 
-    def expand(self, docs):
+    def expand(self, valid):
         cfg = self.config
-        valid = docs | "Validate" >> beam.ParDo(ValidateDocuments(STAGE)).with_outputs("dropped", main="valid")
         sketched = (
-            valid.valid
+            valid
             | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=cfg.batch_size)
             | "Sketch" >> beam.ParDo(_Sketch(cfg, self.bands)).with_outputs("hashes", "metrics", main="units")
         )
-        metrics = [sketched.metrics]
+        metrics = [sketched.metrics | "SumSketchMetrics" >> beam.CombinePerKey(sum)]
         if cfg.level == "file":
             units, hashes = sketched.units, sketched.hashes
         else:
@@ -227,16 +229,30 @@ class FuzzyDedupStage(beam.PTransform):
             | "GroupComponents" >> beam.GroupByKey()
             | "Verdicts" >> beam.FlatMap(_component_verdicts(cfg.level))
         )
+        return {"verdicts": verdicts, "metrics": metrics | "AllMetrics" >> beam.Flatten()}
+
+
+class FuzzyDedupStage(beam.PTransform):
+    def __init__(self, config: FuzzyDedupConfig, output_dir: str):
+        super().__init__()
+        self.config = config
+        self.output_dir = output_dir
+        self.bands = config.bands()  # resolved in the driver (lsh_threshold may need datasketch)
+
+    def expand(self, docs):
+        cfg = self.config
+        valid = docs | "Validate" >> beam.ParDo(ValidateDocuments(STAGE)).with_outputs("dropped", main="valid")
+        clusters = valid.valid | "Clusters" >> FuzzyVerdicts(cfg, self.bands)
+        verdicts = clusters["verdicts"]
         applied = (valid.valid, verdicts) | "Apply" >> ApplyVerdicts(
             STAGE, "near_duplicate", "near_dup_cluster_size", cfg.level
         )
-        metrics.append(applied["metrics"])
         if cfg.sample_clusters > 0:
             _ = verdicts | "Sample" >> WriteDuplicateSample(
                 self.output_dir, "fuzzy_duplicates", cfg.level, cfg.sample_clusters, cfg.sample_removed_ids
             )
         dropped = (valid.dropped, applied["dropped"]) | "AllDropped" >> beam.Flatten()
-        all_metrics = metrics | "AllMetrics" >> beam.Flatten()
+        all_metrics = (clusters["metrics"], applied["metrics"]) | "AllMetrics" >> beam.Flatten()
         return stage_output(applied["kept"], dropped, all_metrics)
 
 

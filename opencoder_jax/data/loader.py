@@ -14,6 +14,11 @@ Orbax next to the model (checkpoint.py). Changing `worker_count` changes which d
 share a batch (still deterministic), so keep it fixed across a resume.
 
 Per-host batch size B_host = global_batch_size / jax.process_count().
+
+Prefetch workers are spawned processes that re-import the main script: a script iterating a
+loader with `worker_count > 0` keeps that code under `if __name__ == "__main__":` (or sets
+`worker_count=0`). Batches are copied out of Grain's shared memory as they arrive, so nothing
+is left to unlink (or to fail in `__del__`) at interpreter exit.
 """
 from __future__ import annotations
 
@@ -22,8 +27,8 @@ import os
 from typing import Sequence
 
 import gin
-
 import grain
+import numpy as np
 
 from opencoder_jax.data import mixture as mixture_lib
 from opencoder_jax.data import packing, sft as sft_lib
@@ -91,19 +96,39 @@ def _finish(records: grain.MapDataset, example_fn, config: LoaderConfig) -> grai
         ensure_absl_flags_parsed()
         ds = ds.mp_prefetch(grain.MultiprocessingOptions(num_workers=workers,
                                                          per_worker_buffer_size=config.worker_buffer_size))
+        ds = ds.map(to_process_local_arrays)
     return ds
 
 
-def pretrain_dataset(config: LoaderConfig, mixture: mixture_lib.MixtureConfig) -> tuple[grain.IterDataset, dict]:
-    """Packed batches from a mixture of token shards, and the mixture report."""
+def to_process_local_arrays(batch: dict) -> dict:
+    """Copy a prefetched batch out of Grain's shared memory into ordinary arrays.
+
+    Worker batches arrive as `SharedMemoryArray`s whose segment is unlinked only when the
+    array is garbage collected. A batch still alive at interpreter exit (a script's global)
+    is collected after the `mmap` module is torn down: Grain's `__del__` then fails with
+    "'NoneType' object has no attribute 'mmap'" and the segment leaks. Copying here frees
+    each segment at once, while the interpreter is whole; a [B, L] copy is cheap next to a step.
+    """
+    return {k: np.array(v, copy=True) if isinstance(v, np.ndarray) else v for k, v in batch.items()}
+
+
+def pretrain_dataset(config: LoaderConfig, mixture: mixture_lib.MixtureConfig,
+                     tokenizer_sha256: str | None = None) -> tuple[grain.IterDataset, dict]:
+    """Packed batches from a mixture of token shards, and the mixture report.
+
+    Every component must come from one tokenizer (`tokenizer_sha256` when given; see sources.py)."""
+    all_paths = [p for spec in mixture.sources.values() for p in sources_lib.list_token_shards(spec)]
+    sources_lib.check_shard_tokenizer(all_paths, tokenizer_sha256)
     records, report = mixture_lib.build_mixture(mixture, seed=config.seed, shuffle=config.shuffle,
                                                 num_epochs=config.num_epochs)
     return _finish(records, sources_lib.decode_lm_example, config), report
 
 
-def token_shard_dataset(config: LoaderConfig, spec: str | Sequence[str]) -> grain.IterDataset:
-    """Packed batches from one token-shard source (no mixture)."""
-    src = sources_lib.open_token_shards(spec)
+def token_shard_dataset(config: LoaderConfig, spec: str | Sequence[str],
+                        tokenizer_sha256: str | None = None) -> grain.IterDataset:
+    """Packed batches from one token-shard source (no mixture); shards of another tokenizer
+    than `tokenizer_sha256` (when given) or document shards are refused (see sources.py)."""
+    src = sources_lib.open_token_shards(spec, tokenizer_sha256=tokenizer_sha256)
     records = mixture_lib.shuffled_repeated(grain.MapDataset.source(src), seed=mixture_lib.component_seed(config.seed, 0),
                                             shuffle=config.shuffle, num_epochs=config.num_epochs)
     return _finish(records, sources_lib.decode_lm_example, config)

@@ -21,6 +21,7 @@ import numpy as np
 import grain
 
 from opencoder_jax.data import sources as sources_lib
+from opencoder_jax.names import check_names
 
 # Paper defaults. Pretraining: 90% raw code / 10% code-related web (OpenCoder README and
 # paper Sec. 3). Annealing: Table 3 token counts, 84.21B RefineCode (original distribution),
@@ -47,6 +48,8 @@ class MixtureConfig:
         bad = {k: w for k, w in self.weights.items() if not w > 0}
         if bad:
             raise ValueError(f"mixture weights must be positive (drop a component instead): {bad}")
+        # a source under a name the weights lack would be silently left out of the mixture
+        check_names("mixture component", self.sources, self.weights, where="MixtureConfig.sources")
         missing = sorted(set(self.weights) - set(self.sources))
         if missing and self.sources:
             raise ValueError(f"no token shards bound for mixture components {missing}; "

@@ -13,12 +13,19 @@ Bad input never stops a run:
     batch statistics (`stats/corrupt_records`);
   * a zero-length document is valid and simply contributes no tokens.
 
+Which tokenizer made the shards: `tokens.json` next to them (written by the tokenization
+job) holds `tokenizer_sha256` (see opencoder_jax/tokenizer/fingerprint.py). Shards of another
+tokenizer than the one expected, or shards of several tokenizers at once, are refused;
+shards without tokens.json (older jobs) are read with a warning. A directory of documents
+(`documents-*.array_record`, JSON) given in place of token shards is refused.
+
 Dimension legend: N tokens of one document (after the next-token shift, N-1).
 """
 from __future__ import annotations
 
 import dataclasses
 import glob
+import json
 import logging
 import os
 from typing import Sequence
@@ -29,6 +36,8 @@ from opencoder_jax.data.array_record_file import count_records
 
 TOKEN_DTYPE = np.dtype("<u4")  # little-endian uint32, as written by the tokenization job
 SHARD_GLOB = "tokens-*.array_record"
+DOCUMENT_GLOB = "documents-*.array_record"  # RefineCode output: JSON documents, not token ids
+METADATA_FILE = "tokens.json"
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +48,59 @@ def list_token_shards(spec: str | Sequence[str]) -> list[str]:
     paths: list[str] = []
     for s in specs:
         if os.path.isdir(s):
-            paths.extend(sorted(glob.glob(os.path.join(s, SHARD_GLOB))))
+            found = sorted(glob.glob(os.path.join(s, SHARD_GLOB)))
+            if not found and glob.glob(os.path.join(s, DOCUMENT_GLOB)):
+                raise ValueError(f"{s} holds documents ({DOCUMENT_GLOB}), not token shards: "
+                                 "tokenize it first with `opencoder data tokenize`")
+            paths.extend(found)
         elif any(ch in s for ch in "*?["):
             paths.extend(sorted(glob.glob(s)))
         else:
             paths.append(s)
+    documents = [p for p in paths if os.path.basename(p).startswith("documents-")]
+    if documents:
+        raise ValueError(f"{documents[0]} is a document shard (JSON), not token ids: "
+                         "tokenize it first with `opencoder data tokenize`")
     return paths
+
+
+def read_shard_metadata(shard_dir: str) -> dict | None:
+    """tokens.json of a token-shard directory, or None when it has none (older jobs)."""
+    path = os.path.join(shard_dir, METADATA_FILE)
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path) as f:
+            meta = json.load(f)
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{path} is unreadable ({type(e).__name__}: {e})") from None
+    if not isinstance(meta, dict):
+        raise ValueError(f"{path} does not hold a JSON object")
+    return meta
+
+
+def check_shard_tokenizer(paths: Sequence[str], tokenizer_sha256: str | None = None,
+                          tokenizer_dir: str | None = None) -> str | None:
+    """The tokenizer hash shared by the shards' directories; raises ValueError when they were
+    made by several tokenizers, or by another one than `tokenizer_sha256` (when given)."""
+    by_hash: dict[str, list[str]] = {}
+    for shard_dir in sorted({os.path.dirname(os.path.abspath(p)) for p in paths}):
+        meta = read_shard_metadata(shard_dir)
+        if meta is None or not meta.get("tokenizer_sha256"):
+            log.warning("token shards in %s have no %s (an older tokenization job): which tokenizer "
+                        "made them cannot be checked", shard_dir, METADATA_FILE)
+            continue
+        by_hash.setdefault(str(meta["tokenizer_sha256"]), []).append(
+            f"{shard_dir} (tokenizer {meta.get('tokenizer_dir', '?')})")
+    if len(by_hash) > 1:
+        listing = "; ".join(f"{h[:12]}: {', '.join(dirs)}" for h, dirs in sorted(by_hash.items()))
+        raise ValueError(f"token shards made by {len(by_hash)} different tokenizers cannot be mixed: {listing}")
+    found = next(iter(by_hash), None)
+    if found and tokenizer_sha256 and found != tokenizer_sha256:
+        raise ValueError(f"token shards {by_hash[found][0]} were made by tokenizer {found[:12]}, not by this "
+                         f"run's tokenizer {tokenizer_dir or ''} ({tokenizer_sha256[:12]}): re-tokenize them "
+                         "with it, or train with the tokenizer that made them")
+    return found
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,12 +171,33 @@ class TokenShardSource:
         return f"TokenShardSource(shards={len(self._paths)}, records={self._len})"
 
 
-def open_token_shards(spec: str | Sequence[str], reader_options: dict[str, str] | None = None) -> TokenShardSource:
-    """Token shards named by `spec` (see `list_token_shards`) as a `TokenShardSource`."""
+def open_token_shards(spec: str | Sequence[str], reader_options: dict[str, str] | None = None,
+                      tokenizer_sha256: str | None = None) -> TokenShardSource:
+    """Token shards named by `spec` (see `list_token_shards`) as a `TokenShardSource`.
+
+    `tokenizer_sha256`: refuse shards that tokens.json says another tokenizer made."""
     paths = list_token_shards(spec)
     if not paths:
         raise FileNotFoundError(f"no token shards match {spec!r}")
-    return TokenShardSource(scan_shards(paths), reader_options)
+    check_shard_tokenizer(paths, tokenizer_sha256)
+    source = TokenShardSource(scan_shards(paths), reader_options)
+    _refuse_json_documents(source)
+    return source
+
+
+def _refuse_json_documents(source: TokenShardSource) -> None:
+    """A JSON document read as uint32 ids gives ids up to ~2e9: refuse it before training."""
+    if len(source) == 0:
+        return
+    record = source[0]
+    if record and record[:1] == b"{":
+        try:
+            is_document = isinstance(json.loads(record), dict)
+        except (ValueError, UnicodeDecodeError):
+            is_document = False
+        if is_document:
+            raise ValueError(f"{source._paths[0]} holds JSON documents, not token ids: "
+                             "tokenize it first with `opencoder data tokenize`")
 
 
 def decode_tokens(record: bytes | None) -> np.ndarray | None:

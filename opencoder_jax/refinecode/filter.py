@@ -8,7 +8,7 @@
 Parity with OpenCoder's released pipeline (compute_quality_signals.py + compute_filtering.py):
   * doc types: 'text' -> qsc_doc_* signals; 'code'/'data' -> qsc_code_* then the
     language-specific group of its program language; 'unknown'/'excluded' -> no signals and
-    the document is dropped (reason 'doc_type:<type>'; FilterConfig.drop_unknown_doc_type).
+    the document is dropped (reason 'doc_type/<type>'; FilterConfig.drop_unknown_doc_type).
   * signals run group by group in registry order, each under a timeout (10 s, main thread
     only). A signal that raises or times out gets the value None and, as released, the REST
     OF ITS GROUP IS NOT COMPUTED; rules whose signal is missing or None do not fire.
@@ -18,9 +18,9 @@ Parity with OpenCoder's released pipeline (compute_quality_signals.py + compute_
 Error policy (our choice, documented): every signal error is REPORTED (FilterDecision.errors,
 stage metrics 'filter/signal_error/<name>'). It DROPS the document only where the released
 logic would not simply skip it: when the per-document view itself cannot be built (released:
-the whole evaluation crashes and the file has no signals) -> 'signal_error:document'.
+the whole evaluation crashes and the file has no signals) -> 'signal_error/document'.
 FilterConfig.drop_on_signal_error=True also drops on any single failing signal,
-'signal_error:<name>' (the issue's stricter reading; off by default for parity).
+'signal_error/<name>' (the issue's stricter reading; off by default for parity).
 """
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ import threading
 from typing import Any, Optional
 
 from opencoder_jax.document import Document
+from opencoder_jax.refinecode.filter_quirks import apply_signal_fixes, fixed_language
 from opencoder_jax.refinecode.languages import DOC_TYPES, detect_language, load_table, split_filename_extension
 from opencoder_jax.refinecode.signals.code_document import CodeDocument
 from opencoder_jax.refinecode.signals.registry import signal_groups
@@ -43,7 +44,7 @@ DOCUMENT_ERROR = "document"
 @dataclasses.dataclass
 class FilterDecision:
     keep: bool
-    fired: list[str]  # rules that fired, in table order (or one 'doc_type:...' / 'signal_error:...')
+    fired: list[str]  # rules that fired, in table order (or one 'doc_type/...' / 'signal_error/...')
     errors: dict[str, str]  # signal or rule name -> error message
     table: Optional[str] = None  # threshold table used
     signals: dict[str, Any] = dataclasses.field(default_factory=dict)
@@ -92,6 +93,8 @@ def file_facts(doc: Document, config: Optional[FilterConfig] = None) -> FileFact
         program_lang, doc_type = info.name, info.doc_type
     elif doc_type not in DOC_TYPES:
         doc_type = load_table().doc_type_of(program_lang)
+    if not config.quirks.released:  # filter_fixed.gin: corrected labels (setup.cfg, requirements/*.in)
+        program_lang, doc_type = fixed_language(path, filename, extension, program_lang, doc_type, config.quirks)
     lang = meta.get("text_lang") or detect_text_language(doc.get("text") or "", config.zh_han_fraction)
     size = doc.get("size_bytes")
     if size is None and isinstance(doc.get("text"), str):
@@ -132,7 +135,7 @@ def compute_signals(
     try:
         facts = facts or file_facts(doc, config)
         view = code_document(doc, facts)
-        groups = signal_groups(facts.doc_type, facts.program_lang)
+        groups = apply_signal_fixes(signal_groups(facts.doc_type, facts.program_lang), config.quirks)
     except Exception as exc:  # noqa: BLE001 - reported, and the document dropped, by decide()
         errors[DOCUMENT_ERROR] = _error_text(exc)
         return signals, errors
@@ -172,14 +175,14 @@ def decide(
     config = config or FilterConfig()
     errors = dict(signal_errors or {})
     if DOCUMENT_ERROR in errors:
-        return FilterDecision(False, [f"signal_error:{DOCUMENT_ERROR}"], errors, None, signals)
+        return FilterDecision(False, [f"signal_error/{DOCUMENT_ERROR}"], errors, None, signals)
     facts = facts or file_facts(doc, config)
     table = table_name(facts.doc_type, facts.lang, facts.program_lang)
     if table is None:
         keep = not config.drop_unknown_doc_type
-        return FilterDecision(keep, [] if keep else [f"doc_type:{facts.doc_type}"], errors, None, signals)
+        return FilterDecision(keep, [] if keep else [f"doc_type/{facts.doc_type}"], errors, None, signals)
     if config.drop_on_signal_error and errors:
-        return FilterDecision(False, [f"signal_error:{next(iter(errors))}"], errors, table, signals)
+        return FilterDecision(False, [f"signal_error/{next(iter(errors))}"], errors, table, signals)
     rules = (tables or config.tables())[table]
     fired: list[str] = []
     doc_id = str(doc.get("id", ""))
@@ -205,7 +208,7 @@ def filter_document(doc: Document, config: Optional[FilterConfig] = None, tables
     try:
         facts = file_facts(doc, config)
     except Exception as exc:  # noqa: BLE001
-        return FilterDecision(False, [f"signal_error:{DOCUMENT_ERROR}"], {DOCUMENT_ERROR: _error_text(exc)})
+        return FilterDecision(False, [f"signal_error/{DOCUMENT_ERROR}"], {DOCUMENT_ERROR: _error_text(exc)})
     if table_name(facts.doc_type, facts.lang, facts.program_lang) is None:
         return decide(doc, {}, config, facts, {}, tables)
     signals, errors = compute_signals(doc, config, facts)

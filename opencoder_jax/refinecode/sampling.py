@@ -17,6 +17,8 @@ from typing import Mapping
 
 import gin
 
+from opencoder_jax.names import check_names
+from opencoder_jax.refinecode.languages import load_table
 from opencoder_jax.refinecode.transforms.comment_syntax import canonical_language
 
 PAPER_RATES = {"java": "200/449", "html": "64/474"}  # kept GB / GB after filtering (paper)
@@ -37,6 +39,11 @@ class SampleConfig:
     rates: Mapping[str, float | str] = dataclasses.field(default_factory=lambda: dict(PAPER_RATES))
     default_rate: float = 1.0  # languages not listed in `rates` (and unknown ones)
     seed: int = 0
+
+    def __post_init__(self):
+        # a misspelt language would match no document and silently sample nothing
+        check_names("language", [canonical_language(lang) for lang in self.rates],
+                    load_table().language_to_type, where="SampleConfig.rates")
 
     def resolved_rates(self) -> dict[str, float]:
         return {canonical_language(lang): parse_rate(rate) for lang, rate in self.rates.items()}

@@ -19,6 +19,9 @@ from typing import Any, Mapping
 
 import gin
 
+from opencoder_jax.names import check_names
+from opencoder_jax.refinecode.signals.registry import signal_groups, specific_signals
+from opencoder_jax.refinecode.filter_quirks import RELEASED, FilterQuirks
 from opencoder_jax.refinecode.threshold_table import CODE_THRESHOLDS, TEXT_THRESHOLDS
 from opencoder_jax.refinecode.thresholds_rule import Rule, parse_rule
 
@@ -39,11 +42,15 @@ class FilterConfig:
     drop_on_signal_error: bool = False  # True: any failing signal drops the doc (released: skip)
     zh_han_fraction: float = 0.3  # text language substitute: Han share of visible chars for 'zh'
     keep_signals_in_meta: bool = False  # kept docs carry their signals in doc["meta"]["qsc"]
+    quirks: FilterQuirks = RELEASED  # released quirks on/off (filter_quirks.py; filter_fixed.gin)
 
     def __post_init__(self):
-        for table, rules in dict(self.overrides).items():
-            if table != "*" and table not in ALL_TABLES:
-                raise ValueError(f"FilterConfig.overrides: unknown table {table!r}; tables are {ALL_TABLES} or '*'")
+        specific_signals()  # a missing parser package fails here, at the run's start (registry.py)
+        overrides = dict(self.overrides)
+        check_names("table", overrides, (*ALL_TABLES, "*"), where="FilterConfig.overrides")
+        for table, rules in overrides.items():
+            # a typo would match nothing and silently change nothing: an error with near matches
+            check_names("rule", dict(rules), known_rules(table), where=table)
             for name, spec in dict(rules).items():
                 parse_rule(spec)  # fail in the driver, not on a worker
 
@@ -58,6 +65,17 @@ class FilterConfig:
                         continue  # '*' only changes rules a table already has
                     resolved[table][name] = parse_rule(spec)
         return resolved
+
+
+def known_rules(table: str) -> set[str]:
+    """Signal names an override of `table` may name: its rules plus every signal computed for
+    the documents it judges ('*': every table's rules, as '*' only changes existing rules)."""
+    tables = {**TEXT_THRESHOLDS, **CODE_THRESHOLDS}
+    if table == "*":
+        return {name for rules in tables.values() for name in rules}
+    doc_type = "text" if table in TEXT_THRESHOLDS else "code"
+    computed = {name for _tier, group in signal_groups(doc_type, table) for name in group}
+    return set(tables[table]) | computed
 
 
 def table_name(doc_type: str, lang: str, program_lang: str) -> str | None:

@@ -15,6 +15,7 @@ import json
 from collections import defaultdict
 from typing import Any, Iterable, Mapping
 
+from opencoder_jax import file_io
 from opencoder_jax.report import plots
 
 EXAMPLES_PER_REASON = 3
@@ -197,6 +198,18 @@ def _filter_section(stats: Mapping) -> str:
             + _table(["rule", "documents", "% of input"], rows))
 
 
+def _decontam_section(stats: Mapping) -> str:
+    """Benchmark items found in the corpus (stage `decontaminate`; decontamination.json has more)."""
+    hits = _metric_group(stats.get("metrics") or {}, "decontaminate/hit/")
+    if not hits:
+        ran = "decontaminate" in (stats.get("stages") or [])
+        return "<h2>Decontamination</h2><p class='sub'>No HumanEval/MBPP item found.</p>" if ran else ""
+    rows = [[*key.split("/", 1), _num(n)] for key, n in sorted(hits.items(), key=lambda kv: (-kv[1], kv[0]))]
+    return ("<h2>Decontamination</h2><p class='sub'>Benchmark items found in the corpus, with the number "
+            "of documents dropped for each (see decontamination.json).</p>"
+            + _table(["benchmark", "task id", "documents"], rows, text_columns=(0, 1)))
+
+
 def _transform_section(stats: Mapping) -> str:
     metrics = stats.get("metrics") or {}
     fired = _metric_group(metrics, "transform/fired/")
@@ -248,7 +261,8 @@ def render_report(stats: Mapping, examples: list[Mapping] | None = None, title: 
     sections = [
         f"<h1>{_e(title)}</h1><p class='sub'>RefineCode pipeline report &middot; generated {now}</p>",
         _summary(stats), _funnel_section(stats), _language_section(stats), _rules_section(stats),
-        _filter_section(stats), _transform_section(stats), _examples_section(examples or [], per_reason),
+        _filter_section(stats), _decontam_section(stats), _transform_section(stats),
+        _examples_section(examples or [], per_reason),
     ]
     return ("<!DOCTYPE html><html><head><meta charset='utf-8'>"
             f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>"
@@ -257,37 +271,43 @@ def render_report(stats: Mapping, examples: list[Mapping] | None = None, title: 
 
 def read_drop_examples(path: str) -> list[dict]:
     """drop_examples.jsonl lines; unreadable lines are skipped (the report must still render)."""
-    from apache_beam.io.filesystems import FileSystems
-
-    if not FileSystems.exists(path):
+    if not file_io.exists(path):
         return []
     examples = []
-    with FileSystems.open(path) as f:
-        for line in f.read().decode("utf-8", "replace").splitlines():
-            if line.strip():
-                try:
-                    value = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if isinstance(value, dict):
-                    examples.append(value)
+    for line in file_io.read_bytes(path).decode("utf-8", "replace").splitlines():
+        if line.strip():
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(value, dict):
+                examples.append(value)
     return examples
+
+
+def check_refinecode_stats(stats: Mapping, output_dir: str) -> None:
+    """Refuse a stats.json of another job: its counts would draw a misleading funnel (and a
+    "conservation law holds" verdict) for a run that never happened."""
+    if isinstance(stats.get("input"), (int, float)) and isinstance(stats.get("stages"), list):
+        return
+    guess = ""
+    if "tokens" in stats or "vocabulary" in stats:
+        guess = " (it looks like token shards written by `opencoder data tokenize`)"
+    raise ValueError(f"{output_dir} is not a RefineCode output: its stats.json has no 'input' count and "
+                     f"'stages' list{guess}; `opencoder report` draws RefineCode runs only")
 
 
 def write_report(output_dir: str) -> str:
     """Write <output_dir>/report.html from stats.json (+ drop_examples.jsonl); returns its path."""
-    from apache_beam.io.filesystems import FileSystems
-
-    stats_path = FileSystems.join(output_dir, "stats.json")
-    if not FileSystems.exists(stats_path):
+    stats_path = file_io.join(output_dir, "stats.json")
+    if not file_io.exists(stats_path):
         raise FileNotFoundError(f"{stats_path} not found: run `opencoder data refinecode` first")
-    with FileSystems.open(stats_path) as f:
-        stats = json.loads(f.read().decode("utf-8"))
+    stats = json.loads(file_io.read_bytes(stats_path).decode("utf-8"))
     if not isinstance(stats, dict):
         raise ValueError(f"{stats_path} does not hold a JSON object")
-    examples = read_drop_examples(FileSystems.join(output_dir, "drop_examples.jsonl"))
+    check_refinecode_stats(stats, output_dir)
+    examples = read_drop_examples(file_io.join(output_dir, "drop_examples.jsonl"))
     page = render_report(stats, examples, title=f"RefineCode run: {output_dir.rstrip('/').rsplit('/', 1)[-1]}")
-    out_path = FileSystems.join(output_dir, "report.html")
-    with FileSystems.create(out_path) as f:
-        f.write(page.encode("utf-8"))
+    out_path = file_io.join(output_dir, "report.html")
+    file_io.write_bytes(out_path, page.encode("utf-8"))
     return out_path

@@ -16,20 +16,16 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 
+from opencoder_jax import units  # noqa: E402
+
 KEPT_COLOR = "#2b7bba"
 BEFORE_COLOR = "#b8c9dc"
 DROP_COLOR = "#d95f02"
 
 
 def human_bytes(n: float | None) -> str:
-    if n is None:
-        return "-"
-    n = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(n) < 1024 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} PB"
+    """Binary units named as such (KiB, MiB): the same unit as every console summary."""
+    return units.human_bytes(n)
 
 
 def human_count(n: float | None) -> str:

@@ -33,6 +33,32 @@ pre.cfg { max-height: 360px; }
 """
 
 
+def stage_headline(stage: str, summary: dict) -> str:
+    """The one-line summary of a finished quickstart stage (console and report)."""
+    s = summary or {}
+    if stage == "refinecode":
+        return f"{s.get('kept')} of {s.get('input')} files kept"
+    if stage == "tokenizer":
+        return f"vocabulary {s.get('vocab_size')}"
+    if stage == "tokenize":
+        return (f"{s.get('tokens')} tokens in {s.get('kept')} documents; held out "
+                f"{s.get('heldout_documents')} documents")
+    if stage == "sft_data":
+        return f"{s.get('chats')} chats from {s.get('functions_seen')} functions"
+    if stage in TRAIN_STAGES:
+        def f(x):
+            return f"{x:.3f}" if isinstance(x, (int, float)) else "-"
+        return f"loss {f(s.get('first_loss'))} -> {f(s.get('loss'))}, eval loss {f(s.get('eval_loss'))}"
+    if stage == "eval":
+        parts = [f"{b} pass@1 {v.get('pass@1')}" for b, v in (s.get("benchmarks") or {}).items()]
+        parts += [f"held-out loss {k} {v}" for k, v in (s.get("heldout_loss") or {}).items()]
+        return "; ".join(parts)
+    if stage == "report":
+        return str(s.get("report"))
+    return ""
+
+
+
 def _read_json(path: str) -> Any:
     try:
         with open(path, encoding="utf-8") as f:
@@ -174,7 +200,6 @@ def _timing_section(out: str, done: Mapping[str, dict]) -> str:
     if not done:
         return "<h2>Stages and timings</h2>" + _missing("No stage has finished yet (OUT/stages/ is empty).")
     rows, seconds = [], {}
-    from opencoder_jax.quickstart import _headline  # the same one-line summary the console shows
 
     for stage in STAGES:
         d = done.get(stage)
@@ -182,7 +207,7 @@ def _timing_section(out: str, done: Mapping[str, dict]) -> str:
             rows.append([stage, "-", "not done", ""])
             continue
         seconds[stage] = d.get("seconds")
-        rows.append([stage, _fmt(d.get("seconds"), 4), d.get("finished_at", ""), _headline(stage, d.get("summary") or {})])
+        rows.append([stage, _fmt(d.get("seconds"), 4), d.get("finished_at", ""), stage_headline(stage, d.get("summary") or {})])
     return ("<h2>Stages and timings</h2><p class='sub'>Each stage logs to <code>logs/&lt;stage&gt;.log</code> and "
             "records itself in <code>stages/&lt;stage&gt;.json</code>; a re-run skips finished stages.</p>"
             + _img(timing_plot(seconds), "time per stage")

@@ -42,9 +42,12 @@ from typing import Iterable, Iterator
 
 import gin
 
+from opencoder_jax.names import check_names
+
 INSTRUCTION_PREFIX = ("Please provide a self-contained Python script that solves the following "
                       "problem in a markdown code block:")  # OpenCoder's / OpenCodeEval's wording
 TEMPLATES = ("signature", "humaneval")
+EXTRACTABLE_LANGUAGES = ("python",)
 DROP_REASONS = ("syntax_error", "method", "nested", "private", "no_docstring", "docstring_too_short",
                 "docstring_too_long", "trivial_body", "invalid_unicode", "too_long", "duplicate", "over_cap")
 
@@ -59,6 +62,10 @@ class SFTExtractConfig:
     languages: tuple = ("python",)
     humaneval_share: float = 0.5      # share of chats in the HumanEval-shaped template
     seed: int = 0
+
+    def __post_init__(self):
+        # functions are found with Python's ast: another name would silently extract nothing
+        check_names("language", self.languages, EXTRACTABLE_LANGUAGES, where="SFTExtractConfig.languages")
 
 
 @dataclasses.dataclass

@@ -20,11 +20,13 @@ config) and train_stats.json (documents read, sampled, corrupt, bytes, pieces).
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import hashlib
 import heapq
 import io
 import json
 import os
+import sys
 import tempfile
 import time
 from typing import Iterable, Iterator, Sequence
@@ -36,8 +38,11 @@ from opencoder_jax.document import from_bytes
 from opencoder_jax.tokenizer import special_tokens as st
 from opencoder_jax.tokenizer.chat_template import CHAT_TEMPLATE
 from opencoder_jax.tokenizer.hf_import import CONFIG_FILE, MODEL_FILE, OUR_CONFIG_KEY, SPECIAL_TOKENS_MAP_FILE
+from opencoder_jax.units import human_bytes
 
 DOCUMENT_GLOB = "documents-*.array_record"
+# What this command writes (and what --overwrite replaces); config.gin is rewritten by run().
+OUTPUT_FILES = (MODEL_FILE, CONFIG_FILE, SPECIAL_TOKENS_MAP_FILE, "train_stats.json", "config.gin")
 DEFAULT_GIN = ("tokenizer/opencoder.gin",)
 
 
@@ -119,8 +124,32 @@ def sample_key(seed: int, doc_id: str) -> bytes:
     return hashlib.blake2b(f"{seed}\x00{doc_id}".encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
+class SampleProgress:
+    """Progress lines on stderr while documents are read: at most one per `interval_s`."""
+
+    def __init__(self, num_shards: int, stats: SampleStats, interval_s: float = 5.0):
+        self._num_shards = num_shards
+        self._stats = stats
+        self._interval = interval_s
+        self._start = time.time()
+        self._last = self._start
+
+    def say(self, what: str) -> None:
+        clock = datetime.timedelta(seconds=int(time.time() - self._start))
+        print(f"[tokenizer train {clock}] {what}", file=sys.stderr, flush=True)
+
+    def tick(self, force: bool = False) -> None:
+        now = time.time()
+        if force or now - self._last >= self._interval:
+            self._last = now
+            s = self._stats
+            rate = s.records / max(now - self._start, 1e-9)
+            self.say(f"read {s.records:,} documents from {s.shards}/{self._num_shards} shards "
+                     f"(corrupt {s.corrupt_records:,}, empty {s.empty:,}) | {rate:,.0f} docs/s")
+
+
 def sample_documents(shards: Sequence[str], config: TokenizerTrainConfig,
-                     stats: SampleStats | None = None) -> list[str]:
+                     stats: SampleStats | None = None, progress: SampleProgress | None = None) -> list[str]:
     """Bottom-k deterministic sample of document texts (sorted by key), truncated and valid UTF-8."""
     stats = stats if stats is not None else SampleStats()
     heap: list[tuple[bytes, str]] = []  # max-heap via inverted keys: (-key, text)
@@ -131,6 +160,8 @@ def sample_documents(shards: Sequence[str], config: TokenizerTrainConfig,
             records = iter_shard_records(path)
             for record in records:
                 stats.records += 1
+                if progress and stats.records % 256 == 0:
+                    progress.tick()
                 try:
                     doc = from_bytes(record)
                     text = doc["text"]
@@ -156,6 +187,8 @@ def sample_documents(shards: Sequence[str], config: TokenizerTrainConfig,
         except Exception as e:  # noqa: BLE001 - a shard we cannot open is reported, not fatal
             stats.unreadable_shards += 1
             print(f"tokenizer train: skipping unreadable shard {path}: {type(e).__name__}: {e}")
+    if progress:
+        progress.tick(force=True)
     chosen = sorted(heap, reverse=True)  # ascending key
     texts = []
     for _, text in chosen:
@@ -293,22 +326,45 @@ def check_round_trip(model: bytes, texts: Sequence[str], limit: int = 200) -> in
     return min(limit, len(texts))
 
 
+def check_output_dir(output_dir: str, overwrite: bool) -> None:
+    """Refuse to replace an existing tokenizer without `overwrite` (token shards made with it
+    would silently stop matching), before any work starts; with it, remove our files."""
+    import tensorflow as tf
+
+    ours = [output_dir.rstrip("/") + "/" + name for name in OUTPUT_FILES]
+    existing = [p for p in ours if tf.io.gfile.exists(p)]
+    if existing and not overwrite:
+        raise FileExistsError(f"{output_dir} already holds a tokenizer ({len(existing)} files); "
+                              "pass --overwrite or choose another --output")
+    for path in existing:
+        tf.io.gfile.remove(path)
+
+
 def train_tokenizer(inputs: Sequence[str], output_dir: str, config: TokenizerTrainConfig,
-                    quiet: bool = False) -> dict:
-    """Sample, train, check and write a tokenizer directory; returns train_stats.json's content."""
+                    quiet: bool = False, overwrite: bool = False, progress_interval_s: float = 5.0) -> dict:
+    """Sample, train, check and write a tokenizer directory; returns train_stats.json's content.
+
+    Unless `quiet`, progress lines (documents read, sample size, training) go to stderr."""
     import tensorflow as tf
 
     st.SpecialTokenLayout(config.vocab_size, config.num_special_slots)  # validate before reading
     shards = list_document_shards(inputs)
     if not shards:
         raise FileNotFoundError(f"no {DOCUMENT_GLOB} shards under {list(inputs)}")
+    check_output_dir(output_dir, overwrite)
     start = time.time()
     stats = SampleStats()
-    texts = sample_documents(shards, config, stats)
+    progress = None if quiet or progress_interval_s <= 0 else SampleProgress(len(shards), stats, progress_interval_s)
+    texts = sample_documents(shards, config, stats, progress)
     if not texts:
         raise ValueError(f"no usable documents in {len(shards)} shards ({dataclasses.asdict(stats)})")
     sampled_at = time.time()
+    if progress:
+        progress.say(f"training BPE ({config.vocab_size:,} ids) on {stats.sampled:,} documents "
+                     f"({human_bytes(stats.sampled_bytes)}); SentencePiece reports nothing until it is done")
     model = train_model(texts, config)
+    if progress:
+        progress.say(f"trained in {time.time() - sampled_at:.1f}s; checking round trips")
     checked = check_round_trip(model, texts)
     tf.io.gfile.makedirs(output_dir)
     _write(output_dir.rstrip("/") + "/" + MODEL_FILE, model)
@@ -332,7 +388,7 @@ def train_tokenizer(inputs: Sequence[str], output_dir: str, config: TokenizerTra
     _write(output_dir.rstrip("/") + "/train_stats.json", json.dumps(result, indent=2).encode("utf-8"))
     if not quiet:
         print(f"tokenizer: {config.vocab_size} ids (eos {layout.eos_id}, bos {layout.bos_id}) from "
-              f"{stats.sampled:,} of {stats.records:,} documents ({stats.sampled_bytes / 1e6:.1f} MB; "
+              f"{stats.sampled:,} of {stats.records:,} documents ({human_bytes(stats.sampled_bytes)}; "
               f"corrupt {stats.corrupt_records}, empty {stats.empty}, invalid unicode {stats.invalid_unicode}) "
               f"-> {output_dir}")
     return result
@@ -346,6 +402,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--vocab_size", type=int, default=None,
                         help="total ids, special tokens included (default: gin, 96640)")
     parser.add_argument("--sample_documents", type=int, default=None, help="documents in the training sample")
+    parser.add_argument("--overwrite", action="store_true", help="replace a tokenizer already in --output")
+    parser.add_argument("--progress_every", type=float, default=5.0,
+                        help="seconds between progress lines on stderr (0: none)")
     gin_config.add_gin_flags(parser)
 
 
@@ -357,6 +416,7 @@ def run(args) -> int:
             params.append(f"TokenizerTrainConfig.{name} = {int(getattr(args, name))}")
     gin_config.parse_gin(args.gin_file, params, defaults=DEFAULT_GIN)
     config = TokenizerTrainConfig()
-    train_tokenizer(args.input, args.output, config)
+    train_tokenizer(args.input, args.output, config, overwrite=args.overwrite,
+                    progress_interval_s=args.progress_every)
     gin_config.write_operative_config(args.output)
     return 0

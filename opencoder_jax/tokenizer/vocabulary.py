@@ -4,14 +4,20 @@ It IS a `seqio.SentencePieceVocabulary` (seqio tasks and feature converters take
 built from the serialized model held in memory, so a pickled vocabulary carries its own
 model to Beam/Grain workers (no path that only exists on the driver).
 
-Three ways to turn text into ids:
-  encode(text)                      plain text -> ids; never produces special tokens, so a
-                                    source file that mentions "<|im_end|>" stays text
+Two modes, chosen explicitly by the caller (the rule; README "Special tokens in text"):
+  encode(text)                      PLAIN TEXT, always: special-token strings are never parsed,
+                                    so a document that mentions "<|im_start|>" stays text (7+
+                                    pieces) and cannot inject a control token. Equal to
+                                    transformers' `tokenizer.encode(text, add_special_tokens=False,
+                                    split_special_tokens=True)` on the same directory.
   encode_batch(texts)               the same for many texts in one tensorflow_text call
-                                    (the tokenization job's path)
-  encode_with_special_tokens(text)  special-token strings split out first and mapped to
-                                    their ids, bos/eos added as the tokenizer config says
-                                    (what Hugging Face tokenizers do; chat prompts)
+                                    (the tokenization job's path: documents are plain text)
+  encode_with_special_tokens(text)  OPT-IN: special-token strings split out first and mapped to
+                                    their ids, bos/eos added as the tokenizer config says --
+                                    exactly transformers' default `tokenizer.encode(text)`. For
+                                    text WE build: chat renderings (chat_template.py), prompts.
+One documented exception on our own directories: a literal U+2581 ("▁") is kept exact (see
+below) where transformers reads it as a space piece.
 
 Exactness. Our own tokenizers are trained with identity normalization, no whitespace
 collapsing and no dummy prefix, so SentencePiece keeps every character. One character is
@@ -282,10 +288,3 @@ def _concat_rows(rows: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     flat = np.concatenate(rows).astype(np.int32) if rows else np.zeros([0], np.int32)
     return flat, splits
 
-
-def load_vocabulary(directory: str) -> Vocabulary:
-    """A tokenizer directory (ours from `opencoder tokenizer train`, or a released-style
-    Hugging Face one with tokenizer.model + tokenizer_config.json) -> Vocabulary."""
-    from opencoder_jax.tokenizer.hf_import import load_tokenizer_dir
-
-    return load_tokenizer_dir(directory)

@@ -30,6 +30,8 @@ import os
 import shutil
 from typing import Any, Sequence
 
+from opencoder_jax.names import check_names
+
 log = logging.getLogger(__name__)
 
 SFT_STAGES = ("sft_stage1", "sft_stage2")
@@ -82,11 +84,21 @@ def check_exists(globs: Sequence[str], what: str) -> list[str]:
 
 
 # ------------------------------------------------------------------ pretraining data
-def pretrain_datasets(spec: DataSpec, loader_config, *, eval_data: str | None, eval_holdout: int):
-    """(train IterDataset, eval IterDataset | None, report dict). Raises before any compile."""
+def pretrain_datasets(spec: DataSpec, loader_config, *, eval_data: str | None, eval_holdout: int,
+                      tokenizer_dir: str | None = None):
+    """(train IterDataset, eval IterDataset | None, report dict). Raises before any compile.
+
+    Token shards (train and eval) made by another tokenizer than `tokenizer_dir` (their
+    tokens.json says which) are refused: the model would learn the wrong ids."""
     import grain
 
     from opencoder_jax.data import loader, mixture as mixture_lib, sources
+
+    expected = None
+    if tokenizer_dir:
+        from opencoder_jax.tokenizer.fingerprint import tokenizer_sha256
+
+        expected = tokenizer_sha256(tokenizer_dir)
 
     # Shuffled with the fixed loader seed: the same eval batches every time, drawn from the whole
     # held-out set rather than its first (often few, long) documents.
@@ -95,18 +107,17 @@ def pretrain_datasets(spec: DataSpec, loader_config, *, eval_data: str | None, e
     if spec.mixture or (spec.empty and mixture_lib.MixtureConfig().sources):
         base = mixture_lib.MixtureConfig()
         sources_map = dict(spec.mixture) if spec.mixture else dict(base.sources)
-        unknown = sorted(set(sources_map) - set(base.weights))
-        if unknown:
-            raise ValueError(f"--data names {unknown} are not components of the stage's mixture {sorted(base.weights)}")
+        check_names("mixture component", sources_map, base.weights, where="--data")
         weights = {k: w for k, w in base.weights.items() if k in sources_map}
         for name, g in sources_map.items():
             check_exists([g], f"token shards for mixture component {name!r}")
         mix = dataclasses.replace(base, weights=weights, sources=sources_map)
-        train, report = loader.pretrain_dataset(loader_config, mix)
+        train, report = loader.pretrain_dataset(loader_config, mix, tokenizer_sha256=expected)
         report["data"] = {"mixture": sources_map}
         eval_ds = None
         if eval_data:
-            eval_ds = loader.token_shard_dataset(eval_cfg, check_exists(eval_data.split(","), "eval token shards"))
+            eval_ds = loader.token_shard_dataset(eval_cfg, check_exists(eval_data.split(","), "eval token shards"),
+                                                 tokenizer_sha256=expected)
         elif eval_holdout:
             log.warning("a mixture has no held-out split: set TrainConfig.eval_data for eval loss")
         return train, eval_ds, report
@@ -114,7 +125,7 @@ def pretrain_datasets(spec: DataSpec, loader_config, *, eval_data: str | None, e
         raise FileNotFoundError("no training data: pass --data GLOB[,GLOB...] (token shards) or bind "
                                 "MixtureConfig.sources / TrainConfig.data in gin")
     paths = check_exists(spec.globs, "token shards")
-    src = sources.open_token_shards(paths)
+    src = sources.open_token_shards(paths, tokenizer_sha256=expected)
     n = len(src)
     if n == 0:
         raise FileNotFoundError(f"token shards {list(spec.globs)} hold no readable records")
@@ -122,8 +133,9 @@ def pretrain_datasets(spec: DataSpec, loader_config, *, eval_data: str | None, e
                       "unreadable_shards": [list(u) for u in src.report.unreadable]}
     eval_ds = None
     if eval_data:
-        eval_ds = loader.token_shard_dataset(eval_cfg, check_exists(eval_data.split(","), "eval token shards"))
-        train = loader.token_shard_dataset(loader_config, paths)
+        eval_ds = loader.token_shard_dataset(eval_cfg, check_exists(eval_data.split(","), "eval token shards"),
+                                             tokenizer_sha256=expected)
+        train = loader.token_shard_dataset(loader_config, paths, tokenizer_sha256=expected)
     elif eval_holdout:
         if eval_holdout >= n:
             raise ValueError(f"eval_holdout_records {eval_holdout} leaves no training records of {n}")
@@ -135,7 +147,7 @@ def pretrain_datasets(spec: DataSpec, loader_config, *, eval_data: str | None, e
         eval_ds = loader._finish(records[n - eval_holdout:], sources.decode_lm_example, eval_cfg)
         report["data"]["eval_holdout_records"] = eval_holdout
     else:
-        train = loader.token_shard_dataset(loader_config, paths)
+        train = loader.token_shard_dataset(loader_config, paths, tokenizer_sha256=expected)
     return train, eval_ds, report
 
 

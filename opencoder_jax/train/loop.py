@@ -235,7 +235,8 @@ def run(workdir: str, options: RunOptions = RunOptions()) -> dict:
                                                                  eval_holdout=tc.eval_holdout_records)
     else:
         train_ds, eval_ds, data_report = inputs_lib.pretrain_datasets(spec, loader_config, eval_data=tc.eval_data,
-                                                                      eval_holdout=tc.eval_holdout_records)
+                                                                      eval_holdout=tc.eval_holdout_records,
+                                                                      tokenizer_dir=tok_dir)
     if _p0():
         inputs_lib.copy_tokenizer(tok_dir, workdir)
     steps = tc.steps

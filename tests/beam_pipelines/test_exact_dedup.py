@@ -7,7 +7,8 @@ import random
 import pytest
 
 from beam_pipelines.stage import StageContext
-from beam_pipelines.stage_testing import run_stage_locally
+from beam_pipelines.stage_testing import comparable, run_stage_locally
+from beam_pipelines.streaming_dedup import StreamingDedup
 from beam_pipelines.stages import exact_dedup
 from opencoder_jax.document import make_document
 from opencoder_jax.refinecode.dedup_config import ExactDedupConfig
@@ -21,7 +22,14 @@ def doc(repo, path, text, stars=None, date=None, language="Python"):
 def run(tmp_path, docs, config=ExactDedupConfig(), name="run", **kwargs):
     out_dir = str(tmp_path / name)
     stage = exact_dedup.make_stage(StageContext(output_dir=out_dir, temp_dir=out_dir), config)
-    result = run_stage_locally(stage, kwargs.pop("shards", None) or [docs], out_dir + "/work", **kwargs)
+    shards = kwargs.pop("shards", None) or [docs]
+    result = run_stage_locally(stage, shards, out_dir + "/work", **kwargs)
+    # the bounded-memory graph (documents on disk, ids through the shuffles) decides the same
+    s_dir = out_dir + "_streaming"
+    streaming = StreamingDedup(("exact_dedup",), StageContext(output_dir=s_dir, temp_dir=s_dir + "/_tmp"), exact=config)
+    s_result = run_stage_locally(streaming, shards, s_dir + "/work", **kwargs)
+    assert comparable(s_result, s_dir) == comparable(result, out_dir)
+    assert not glob.glob(s_dir + "/_tmp/dedup_spool")  # the spool is gone
     ids_in = sorted(d["id"] for d in docs)
     ids_out = sorted([d["id"] for d in result["kept"]] + [d["id"] for d in result["dropped"]])
     assert ids_out == ids_in  # conservation: every input kept or dropped exactly once

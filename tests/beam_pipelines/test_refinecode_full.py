@@ -1,11 +1,11 @@
-"""All six RefineCode stages through the CLI on a small tree of repositories."""
+"""All seven RefineCode stages through the CLI on a small tree of repositories."""
 import glob
 import json
 import os
 import shutil
 
 from beam_pipelines.array_record_io import read_array_record_file
-from opencoder_jax import cli
+from opencoder_jax.app import cli
 
 GOOD_PY = '''# Copyright (c) 2021 Example Corp. All rights reserved.
 # Licensed under the Apache License, Version 2.0.
@@ -62,7 +62,7 @@ def test_all_stages_file_level(tmp_path):
     assert cli.main(["data", "refinecode", "--input", tree, "--output", out, "--num_shards", "2"]) == 0
     stats = json.load(open(os.path.join(out, "stats.json")))
     assert [row["stage"] for row in stats["funnel"]] == [
-        "input", "preprocess", "exact_dedup", "fuzzy_dedup", "transform", "filter", "sample"]
+        "input", "preprocess", "exact_dedup", "fuzzy_dedup", "transform", "filter", "decontaminate", "sample"]
     assert stats["input"] == 8 and stats["conservation_ok"]
     # beta's three files and gamma/config.py are exact copies of alpha's
     assert stats["dropped"]["exact_dedup/duplicate"] == 4

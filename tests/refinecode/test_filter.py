@@ -41,8 +41,8 @@ def test_short_file_is_dropped_with_every_fired_rule_listed():
 
 
 def test_unknown_and_excluded_doc_types_are_dropped():
-    assert F.filter_document(doc("a.nosuchext", "hello " * 100)).fired == ["doc_type:unknown"]
-    assert F.filter_document(doc("a.csv", "a,b\n" * 100)).fired == ["doc_type:excluded"]
+    assert F.filter_document(doc("a.nosuchext", "hello " * 100)).fired == ["doc_type/unknown"]
+    assert F.filter_document(doc("a.csv", "a,b\n" * 100)).fired == ["doc_type/excluded"]
     kept = F.filter_document(doc("a.nosuchext", "hello " * 100), FilterConfig(drop_unknown_doc_type=False))
     assert kept.keep
 
@@ -82,7 +82,7 @@ def test_signal_error_skips_the_rest_of_its_group_like_the_released_code():
     assert "RuntimeError" in errors["qsc_codepython_boom"]
     assert F.decide(doc("t.py", GOOD_PY), signals, signal_errors=errors).keep  # released: skipped, kept
     strict = F.decide(doc("t.py", GOOD_PY), signals, FilterConfig(drop_on_signal_error=True), signal_errors=errors)
-    assert strict.fired == ["signal_error:qsc_codepython_boom"]
+    assert strict.fired == ["signal_error/qsc_codepython_boom"]
 
 
 def test_specific_tier_rules_fire_through_the_registry_hook():
@@ -101,7 +101,7 @@ def test_probabilistic_rule_is_deterministic_per_document():
 
 def test_unbuildable_document_is_dropped_as_signal_error():
     d = F.filter_document({"id": "x", "path": "a.py", "text": None})
-    assert d.fired == ["signal_error:document"] and not d.keep
+    assert d.fired == ["signal_error/document"] and not d.keep
 
 
 def test_rule_that_cannot_compare_is_recorded_not_fired():

@@ -2,8 +2,13 @@
 
 Expected values are written by hand from the released tables (artifacts/*.py at commit
 44b857e8) and the released lookup: notebook `os.path.splitext(file)`, then
-utils/preprocessing.py `get_program_lang(name, ext)` / `get_doc_type`.
+utils/preprocessing.py `get_program_lang(name, ext)` / `get_doc_type`. The whole tables are
+checked against the released lookup's own answers, committed in data/golden/released_lookups.json.gz
+(written by scripts/build_filter_golden.py, which runs the released code).
 """
+import functools
+import gzip
+import json
 import os
 import posixpath
 from pathlib import Path
@@ -13,7 +18,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from opencoder_jax.refinecode.languages import (
-    TABLE_PATH,
     LanguageInfo,
     detect_language,
     load_table,
@@ -215,18 +219,33 @@ def test_split_equals_stdlib_splitext_of_basename(dirs, name):
                                                   os.path.splitext(os.path.basename(path))[1][1:])
 
 
-MIRROR = "/work/.mirror/OpenCoder-llm+opc_data_filtering/repo"
+RELEASED_LOOKUPS = Path(__file__).resolve().parent / "data" / "golden" / "released_lookups.json.gz"
 
 
-@pytest.mark.skipif(not os.path.isdir(MIRROR), reason="no local copy of opc_data_filtering")
-def test_generator_reproduces_committed_table(tmp_path):
-    import json
-    import runpy
+@functools.lru_cache(maxsize=1)
+def released_lookups() -> dict:
+    """What the RELEASED lookup (utils/preprocessing.py get_program_lang / get_doc_type after
+    the notebook's splitext) returned, run by scripts/build_filter_golden.py on a probe path
+    for every key of its tables plus case and suffix variants (5149 paths)."""
+    with gzip.open(RELEASED_LOOKUPS, "rt", encoding="utf-8") as f:
+        return json.load(f)
 
-    script = runpy.run_path(str(Path(__file__).resolve().parents[2] / "scripts/build_language_table.py"))
-    out = tmp_path / "table.json"
-    assert script["main"](["--git-dir", MIRROR, "--output", str(out)]) == 0
-    committed = json.loads(TABLE_PATH.read_text(encoding="utf-8"))
-    regenerated = json.loads(out.read_text(encoding="utf-8"))
-    if regenerated["source"]["commit"] == committed["source"]["commit"]:
-        assert regenerated == committed
+
+def test_every_released_table_key_is_looked_up_as_released():
+    data = released_lookups()
+    assert len(data["paths"]) > 5000
+    ours = {path: detect_language(path) for path in data["paths"]}
+    wrong = {path: ((ours[path].name, ours[path].doc_type), tuple(expected)) for path, expected in data["paths"].items()
+             if (ours[path].name, ours[path].doc_type) != tuple(expected)}
+    assert not wrong, f"{len(wrong)} paths differ (ours, released), e.g. {dict(list(wrong.items())[:5])}"
+
+
+def test_doc_type_of_every_language_name_is_released():
+    data = released_lookups()
+    table = load_table()
+    wrong = {name: (table.doc_type_of(name), expected) for name, expected in data["doc_types"].items()
+             if table.doc_type_of(name) != expected}
+    assert not wrong
+    assert list(table.excluded_languages) == data["excluded_languages"]
+    assert {key: len(getattr(table, key)) for key in data["counts"]} == data["counts"]
+    assert table.source["commit"].startswith(data["source"]["commit"])

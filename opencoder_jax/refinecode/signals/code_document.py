@@ -33,8 +33,6 @@ Attributes (all read-only):
   normalized_words_in_line, normalized_words, num_normalized_words: the same on
                        normalized_lines. tokenize = nltk wordpunct (\\w+|[^\\w\\s]+), or jieba
                        for 'zh'.
-  raw_1grams / norm_1grams           = raw_words / normalized_words.
-  raw_2grams, raw_3grams, norm_2grams, norm_3grams, norm_4grams: tuples of word n-gram tuples.
   visible_content      raw_content with every whitespace character removed (re \\s).
   num_whitespace_chars number of re \\s characters of raw_content (= len - len(visible_content)).
   num_alpha_visible    sum(map(str.isalpha, visible_content)); num_digit_visible the same
@@ -66,7 +64,6 @@ from functools import cached_property
 from itertools import chain
 from typing import Any, Callable, Optional
 
-from opencoder_jax.refinecode.signals.ngrams import word_ngrams
 from opencoder_jax.refinecode.signals.text_normalize import (
     normalize_lines,
     to_simplified_chinese,
@@ -216,34 +213,6 @@ class CodeDocument:
     @property
     def num_normalized_words(self) -> int:
         return len(self.normalized_words)
-
-    @property
-    def raw_1grams(self):
-        return self.raw_words
-
-    @property
-    def norm_1grams(self):
-        return self.normalized_words
-
-    @cached_property
-    def raw_2grams(self):
-        return word_ngrams(self.raw_words, 2)
-
-    @cached_property
-    def raw_3grams(self):
-        return word_ngrams(self.raw_words, 3)
-
-    @cached_property
-    def norm_2grams(self):
-        return word_ngrams(self.normalized_words, 2)
-
-    @cached_property
-    def norm_3grams(self):
-        return word_ngrams(self.normalized_words, 3)
-
-    @cached_property
-    def norm_4grams(self):
-        return word_ngrams(self.normalized_words, 4)
 
     # -- code / comment split -------------------------------------------------------------
     @cached_property

@@ -14,8 +14,7 @@ import tokenize
 from collections import Counter
 
 from opencoder_jax.refinecode.signals.code_document import CodeDocument
-
-PRECISION = 8
+from opencoder_jax.refinecode.signals.rounding import round_value as _round
 
 # The released code.py uses the `regex` module, whose \s lacks U+001C..U+001F (str.isspace has them).
 _REGEX_MODULE_SPACE_RE = re.compile(r"[^\S\x1c-\x1f]+")
@@ -38,10 +37,6 @@ _UNICODE_ESCAPES_RE = re.compile(r"\\u[0-9a-fA-F]{4}(?:\\u[0-9a-fA-F]{4}){7,}")
 _ASSIGN_QUOTE_RE = re.compile(r"=[^\S\x1c-\x1f]*[\"']")
 _QUOTE_PLUS_QUOTE_RE = re.compile(r"[\"'][^\S\x1c-\x1f]*\+[^\S\x1c-\x1f]*[\"']")
 _QUOTE_RE = re.compile(r"[\"']")
-
-
-def _round(x: float) -> float:
-    return round(x, PRECISION)
 
 
 # -- size and lines ------------------------------------------------------------------------------

@@ -7,6 +7,9 @@ only the boundaries of comments (and of the strings that hide comment markers) m
 scanner here jumps with C-level regex searches from one such boundary to the next, mirroring
 the pygments lexer's states and rule order for exactly those boundaries.
 
+Scanners: Python here; C and C++ in c_scanner.py, JavaScript in js_scanner.py, HTML (with the
+JavaScript of its <script> elements) in html_scanner.py; SCANNERS maps program_lang to them.
+
 Contract: scan(text) -> list of (start, end) comment spans of the PREPROCESSED text (what
 pygments lexes: see `preprocess`), or None when the text holds a construct the scanner is not
 sure to treat as pygments does (the caller then runs pygments). Correctness over coverage:
@@ -298,8 +301,16 @@ def _scan_python(text: str) -> Spans:
 
 
 # -- dispatch -----------------------------------------------------------------------------------------
+from opencoder_jax.refinecode.signals.c_scanner import scan_c, scan_cpp  # noqa: E402
+from opencoder_jax.refinecode.signals.html_scanner import scan_html  # noqa: E402
+from opencoder_jax.refinecode.signals.js_scanner import scan_javascript  # noqa: E402
+
 SCANNERS: dict[str, Callable[[str], Optional[Spans]]] = {
     "python": scan_python,
+    "c": scan_c,
+    "cpp": scan_cpp,
+    "javascript": scan_javascript,
+    "html": scan_html,
 }
 
 

@@ -10,7 +10,6 @@ Tiers:
 """
 from __future__ import annotations
 
-import logging
 from typing import Any, Callable
 
 from opencoder_jax.refinecode.signals import code_signals as cs
@@ -104,18 +103,29 @@ SPECIFIC_PREFIXES = {
     "python": "qsc_codepython_",
 }
 
+# import name -> the pip requirement that provides it (as pinned in setup.py)
+SPECIFIC_REQUIREMENTS = {"esprima": "esprima==4.0.1", "regex": "regex>=2024.11.6"}
+
 _SPECIFIC: dict[str, dict[str, Signal]] | None = None
 
 
 def specific_signals() -> dict[str, dict[str, Signal]]:
-    """program_lang -> {name: fn} from signals/specific (empty when that package is absent)."""
+    """program_lang -> {name: fn} from signals/specific.
+
+    A package the tier needs that does not import is an ImportError here, never a skipped
+    tier: without its signals the filter would silently keep more documents. FilterConfig
+    calls this at construction, so a run fails at its start, not part-way.
+    """
     global _SPECIFIC
     if _SPECIFIC is None:
         try:
             from opencoder_jax.refinecode.signals.specific import SPECIFIC_SIGNALS
         except ImportError as e:
-            logging.getLogger(__name__).warning("language-specific signals unavailable: %s", e)
-            SPECIFIC_SIGNALS = {}
+            module = (e.name or "").split(".")[0]
+            requirement = SPECIFIC_REQUIREMENTS.get(module, module or "<see setup.py>")
+            raise ImportError(
+                f"the filter's language-specific signals need the package {module!r}, which does not "
+                f"import ({e}); install it with: pip install '{requirement}'", name=e.name) from e
         _SPECIFIC = {lang: dict(sigs) for lang, sigs in SPECIFIC_SIGNALS.items()}
     return _SPECIFIC
 
@@ -125,13 +135,6 @@ def set_specific_signals(table: dict[str, dict[str, Signal]] | None) -> None:
     global _SPECIFIC
     _SPECIFIC = None if table is None else {lang: dict(sigs) for lang, sigs in table.items()}
 
-
-def tier_of(name: str) -> str:
-    if name.startswith("qsc_doc_"):
-        return "text"
-    if name.startswith("qsc_code_"):
-        return "code"
-    return "specific"
 
 
 def signal_groups(doc_type: str, program_lang: str) -> list[tuple[str, dict[str, Signal]]]:

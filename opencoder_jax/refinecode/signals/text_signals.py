@@ -19,8 +19,7 @@ from importlib import resources
 
 from opencoder_jax.refinecode.signals.code_document import CodeDocument
 from opencoder_jax.refinecode.signals.ngrams import ngram_char_statistics
-
-PRECISION = 8
+from opencoder_jax.refinecode.signals.rounding import round_value as _round
 
 BULLETS = (
     "\u2022", "\u2023", "\u2043", "\u204C", "\u204D", "\u2219", "\u25A0", "\u25A1", "\u25A2",
@@ -41,10 +40,6 @@ _SENTENCE_SPLIT_RE = re.compile(r"\.|\?|\!|\n")
 _HEX_WORD_RE = re.compile(r"\b0[xX][0-9a-fA-F]+\b")
 _LINK_START_RE = re.compile(r"\(https?://")
 _SPACE_RE = re.compile(r"\s")
-
-
-def _round(x: float) -> float:
-    return round(x, PRECISION)
 
 
 @lru_cache(maxsize=None)

@@ -24,7 +24,10 @@ False-positive guards (each has a test):
            shared, reserved, unspecified, multicast -- they identify no one; also the
            popular public DNS resolvers (8.8.8.8, 1.1.1.1, ...), as BigCode does. Version
            numbers are not IPs: a dotted quad glued to a letter or dot (v1.2.3.4, 1.2.3.4.5),
-           in a version context on its line (version, ver, release, __version__, ...), or
+           in a version context on its line (version, ver, release, __version__, ...), right
+           after a version specifier (==, !=, >=, <=, ~=, ===, ^, ~, ~>, and < / > after a
+           requirement name or in a specifier list: `pkg!=12.5.3.2`, `x<13.0,>=12.5.3.2`;
+           not when the left side names a host, `if ip != ...`), or
            of four single digits without a network word nearby (BigCode's filter). IPv6
            needs >= 3 groups and a digit, so `x[1::2]`, `std::vector`, `12:30:45` and MAC
            addresses stay.
@@ -101,6 +104,16 @@ _IPV6_CANDIDATE = re.compile(r"(?<![\w:.])[0-9A-Fa-f:]{2,39}(?:%[0-9A-Za-z]{1,15
 _VERSION_CONTEXT = re.compile(
     r"version|\bver\b|\brelease|\brev\b|revision|\bbuild\b|__version__|\bv$|@$|==\s*$|>=\s*$|<=\s*$|~=\s*$",
     re.IGNORECASE)
+# A version specifier right before the number (PEP 440 `!=`, `===`, `<`, `>`; npm/cargo `^`, `~`;
+# RubyGems `~>`), with only spaces between: `typing_extensions!=4.16.0.1`, `pkg (!=12.5.3.2)`,
+# `pkg<12.5.3.2`, `>=1.0,<12.5.3.2`. A bare `<`/`>` counts only after a requirement name or a
+# version (a clause of a specifier list), so HTML's `<td>93.184.216.34` is not a version.
+_VERSION_OPERATOR = re.compile(
+    r"(?:===|!=|\^|~>?)\s*$"
+    r"|(?:^|[\s,;(\[\"'])[A-Za-z][A-Za-z0-9._-]*(?:\[[\w,\s-]*\])?\s*[<>]\s*$"
+    r"|\d[\w.*+!-]*\s*,\s*[<>]\s*$")
+# ... unless the left side names a host (`if ip != 93.184.216.34`): then it is an address.
+_HOST_WORD = re.compile(r"\b(?:ip|ips|ipv4|host|hostname|addr|address|server|remote|peer|gateway)\b", re.IGNORECASE)
 _NETWORK_CONTEXT = re.compile(r"\bip\b|ipv4|address|\baddr|host|server|\bdns\b|gateway|subnet|netmask|"
                               r"proxy|connect|socket|\burl\b|http", re.IGNORECASE)
 POPULAR_DNS_SERVERS = frozenset({
@@ -129,6 +142,8 @@ def _ip_is_kept(addr: ipaddress._BaseAddress, literal: str) -> bool:
 def _ipv4_is_version(text: str, start: int, end: int, literal: str) -> bool:
     before, after = _line_context(text, start, end)
     if _VERSION_CONTEXT.search(before.rstrip(" \t\"'=:(")) or _VERSION_CONTEXT.search(before):
+        return True
+    if _VERSION_OPERATOR.search(before) and not _HOST_WORD.search(before):
         return True
     if all(len(part) == 1 for part in literal.split(".")):  # 1.2.3.4 style (BigCode filter)
         return not _NETWORK_CONTEXT.search(before + " " + after)

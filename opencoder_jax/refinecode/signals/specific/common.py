@@ -29,7 +29,7 @@ import sys
 
 import regex
 
-PRECISION = 8  # released redpajama.core.constants.PRECISION
+from opencoder_jax.refinecode.signals.rounding import PRECISION
 
 # Released: sys.setrecursionlimit(10000); a recursive visitor fails past that depth.
 RELEASED_RECURSION_LIMIT = 10000

@@ -44,9 +44,11 @@ import gin
 
 from opencoder_jax import config as gin_config
 from opencoder_jax.data.array_record_file import count_records
-from opencoder_jax.stage_log import logged as _logged, opencoder_command, run_logged, say as _say
+from opencoder_jax.names import check_names
+from opencoder_jax.report.quickstart_report import TRAIN_STAGES, stage_headline
+from opencoder_jax.app.stage_log import logged as _logged, opencoder_command, run_logged, say as _say
 from opencoder_jax.train.metrics import read_metrics
-from opencoder_jax.stage_log import tail as _tail
+from opencoder_jax.app.stage_log import tail as _tail
 
 QUICKSTART_GIN = ("quickstart_corpus.gin", "quickstart.gin")
 STAGES = ("refinecode", "tokenizer", "tokenize", "sft_data", "pretrain", "anneal", "sft", "eval", "report")
@@ -104,6 +106,11 @@ class QuickstartConfig:
     heldout_batch_size: int = 8
     heldout_seq_len: int = 128
 
+    def __post_init__(self):
+        # checked at the start, not after an hour of training when the eval stage runs
+        from opencoder_jax.eval.benchmarks import BENCHMARKS
+        check_names("benchmark", self.eval_benchmarks, BENCHMARKS, where="QuickstartConfig.eval_benchmarks")
+
 
 class StageFailed(RuntimeError):
     def __init__(self, stage: str, log_path: str, error: BaseException | str):
@@ -146,9 +153,7 @@ def parse_stage_list(values: list[str] | str | None, what: str) -> list[str]:
     names = [s.strip() for v in values for s in v.split(",") if s.strip()]
     if "all" in names:
         return list(STAGES)
-    unknown = sorted(set(names) - set(STAGES))
-    if unknown:
-        raise ValueError(f"unknown quickstart stage(s) {unknown} in {what}; stages are {','.join(STAGES)}")
+    check_names("quickstart stage", names, STAGES, where=what)
     return [s for s in STAGES if s in names]
 
 
@@ -206,7 +211,7 @@ def stage_refinecode(ctx: Context) -> dict:
 def stage_tokenizer(ctx: Context) -> dict:
     from opencoder_jax.tokenizer.train import TokenizerTrainConfig, train_tokenizer
 
-    result = train_tokenizer([ctx.path("corpus")], ctx.path("tokenizer"), TokenizerTrainConfig())
+    result = train_tokenizer([ctx.path("corpus")], ctx.path("tokenizer"), TokenizerTrainConfig(), overwrite=True)
     return {k: result[k] for k in ("vocab_size", "sampled", "train_seconds")}
 
 
@@ -226,8 +231,9 @@ def split_token_shards(tokens_dir: str, data_dir: str, heldout_shards: int) -> d
         d = os.path.join(data_dir, name)
         shutil.rmtree(d, ignore_errors=True)
         os.makedirs(d)
-        for p in paths:
-            os.symlink(os.path.relpath(p, d), os.path.join(d, os.path.basename(p)))
+        for p in [*paths, os.path.join(tokens_dir, "tokens.json")]:  # tokens.json: which tokenizer made them
+            if os.path.exists(p):
+                os.symlink(os.path.relpath(p, d), os.path.join(d, os.path.basename(p)))
     return {"train_shards": len(train), "train_documents": sum(counts[p] for p in train),
             "heldout_shards": len(heldout), "heldout_documents": sum(counts[p] for p in heldout)}
 
@@ -402,32 +408,7 @@ STAGE_OUTPUTS = {
     "sft_data": ("sft_data",), "pretrain": ("pretrain",), "anneal": ("anneal",), "sft": ("sft",),
     "eval": ("eval",), "report": (),
 }
-TRAIN_STAGES = ("pretrain", "anneal", "sft")
 DATA_STAGES = ("refinecode", "tokenizer", "tokenize", "sft_data")
-
-
-def _headline(stage: str, summary: dict) -> str:
-    s = summary or {}
-    if stage == "refinecode":
-        return f"{s.get('kept')} of {s.get('input')} files kept"
-    if stage == "tokenizer":
-        return f"vocabulary {s.get('vocab_size')}"
-    if stage == "tokenize":
-        return (f"{s.get('tokens')} tokens in {s.get('kept')} documents; held out "
-                f"{s.get('heldout_documents')} documents")
-    if stage == "sft_data":
-        return f"{s.get('chats')} chats from {s.get('functions_seen')} functions"
-    if stage in TRAIN_STAGES:
-        def f(x):
-            return f"{x:.3f}" if isinstance(x, (int, float)) else "-"
-        return f"loss {f(s.get('first_loss'))} -> {f(s.get('loss'))}, eval loss {f(s.get('eval_loss'))}"
-    if stage == "eval":
-        parts = [f"{b} pass@1 {v.get('pass@1')}" for b, v in (s.get("benchmarks") or {}).items()]
-        parts += [f"held-out loss {k} {v}" for k, v in (s.get("heldout_loss") or {}).items()]
-        return "; ".join(parts)
-    if stage == "report":
-        return str(s.get("report"))
-    return ""
 
 
 def _settings(ctx: Context, stage: str) -> dict:
@@ -473,7 +454,7 @@ def _run_stage(ctx: Context, stage: str, index: int, total: int, fresh: bool) ->
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump(record, f, indent=2, default=str)
     os.replace(tmp, ctx.marker(stage))
-    _say(f"  done in {seconds}s: {_headline(stage, summary)}")
+    _say(f"  done in {seconds}s: {stage_headline(stage, summary)}")
     return record
 
 

@@ -3,10 +3,13 @@
   opencoder quickstart [--output DIR]            the main job on the embedded corpus
   opencoder data refinecode --input ... --output DIR [--stages ...] [--runner ...]
   opencoder data tokenize --input DIR --vocab DIR --output DIR
+  opencoder data recall --input WEB... --seeds FILE --tokenizer DIR --output DIR [--rounds 3]
   opencoder tokenizer train --input DIR... --vocab_size N --output DIR
   opencoder report DIR
   opencoder generate (--checkpoint DIR [--tokenizer DIR] | --hf DIR) (--prompt TEXT | --input F.jsonl)
   opencoder serve (--checkpoint DIR [--tokenizer DIR] | --hf DIR) [--host 127.0.0.1] [--port 8000]
+  opencoder synth algorithmic|snippets|educational|package-instruct --output DIR [--input DIR...]
+                 [--server URL | --checkpoint DIR [--tokenizer DIR] | --hf DIR]
 
 Unknown `--flags` of `data` commands pass through to Beam as pipeline options (so the same
 command runs on Dataflow, Flink or Spark).
@@ -26,15 +29,20 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 COMMANDS = (
     (("data", "refinecode"), "beam_pipelines.refinecode_main", "run the RefineCode corpus pipeline"),
     (("data", "tokenize"), "beam_pipelines.tokenize", "documents -> token-id shards"),
+    (("data", "recall"), "beam_pipelines.web_recall_main", "recall code-related web pages (fastText, 3 rounds)"),
     (("tokenizer", "train"), "opencoder_jax.tokenizer.train", "train a byte-fallback BPE tokenizer"),
     (("report",), "opencoder_jax.report.cli", "write report.html for a refinecode output dir"),
-    (("quickstart",), "opencoder_jax.quickstart", "the main job on the embedded default corpus"),
+    (("quickstart",), "opencoder_jax.app.quickstart", "the main job on the embedded default corpus"),
     (("generate",), "opencoder_jax.infer.generate", "complete prompts (text or JSONL) with a model -> JSONL"),
     (("serve",), "opencoder_jax.infer.server", "serve a model over the OpenAI HTTP API"),
     (("train",), "opencoder_jax.train.main", "train one stage (pretrain/anneal/sft) from a gin file"),
     (("convert", "hf-to-orbax"), "opencoder_jax.model.convert", "Hugging Face Llama directory -> Orbax checkpoint"),
     (("convert", "orbax-to-hf"), "opencoder_jax.model.convert", "Orbax checkpoint -> Hugging Face Llama directory"),
     (("eval",), "opencoder_jax.eval.main", "score a model on HumanEval(+) / MBPP(+) in a sandbox"),
+    (("synth", "algorithmic"), "opencoder_jax.synth.main", "select the algorithmic corpus (annealing data)"),
+    (("synth", "snippets"), "opencoder_jax.synth.main", "teacher-written, test-validated code snippets (annealing)"),
+    (("synth", "educational"), "opencoder_jax.synth.main", "Educational-Instruct SFT chats, test-validated"),
+    (("synth", "package-instruct"), "opencoder_jax.synth.main", "Package-Instruct SFT chats from installed APIs"),
 )
 PASSTHROUGH_GROUPS = ("data", "quickstart")
 
