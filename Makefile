@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 QUICKSTART_OUT ?= runs/quickstart
 PYTEST_ARGS ?=
 
-.PHONY: venv quickstart test test-all bench clean-venv chromium
+.PHONY: venv quickstart test test-all lint bench clean-venv chromium
 
 venv: $(STAMP)
 
@@ -23,12 +23,16 @@ $(STAMP): setup.py
 quickstart: $(STAMP)
 	$(VENV)/bin/opencoder quickstart --output $(QUICKSTART_OUT)
 
-# Core suite: everything but tests marked slow or gpu (CI runs this on 2 cores).
-test: $(STAMP) chromium
+# Core suite: the linter (ruff.toml), then everything but tests marked slow or gpu (CI runs
+# this on 2 cores).
+test: $(STAMP) chromium lint
 	$(PY) -m pytest -q -n 2 -m "not slow and not gpu" $(PYTEST_ARGS) tests
 
-test-all: $(STAMP) chromium
+test-all: $(STAMP) chromium lint
 	$(PY) -m pytest -q -n 2 $(PYTEST_ARGS) tests
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
 
 # Headless Chromium renders report.html in the tests (Debian's `chromium` package). Installed
 # here when missing and apt-get is usable (root); elsewhere that one test skips, saying so.

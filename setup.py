@@ -42,6 +42,7 @@ DEV = [
     "torch==2.13.0",  # CPU wheel; transformers' reference backend
     "openai==3.51.0",  # the official client, against our server in tests
     "httpx>=0.27",
+    "ruff==0.17.6",  # `make test` lints first (ruff.toml)
 ]
 
 setup(

@@ -20,7 +20,7 @@ import dataclasses
 import apache_beam as beam
 import gin
 
-from beam_pipelines import sources, stats
+from beam_pipelines import raw_sources, stats
 from beam_pipelines.array_record_io import ReadFromArrayRecord, WriteToArrayRecordPerBundle
 from beam_pipelines.embedded_corpus import EmbeddedCorpusConfig, embedded_trees
 from beam_pipelines.sharded_sink import WriteToArrayRecordSortedRuns
@@ -79,25 +79,25 @@ def _read_raw(p: beam.Pipeline, inputs: list[str], max_read_bytes: int):
     """All raw inputs through one read chain -> (files, read drops, document shard inputs)."""
     tasks, documents = [], []
     for i, path in enumerate(inputs):
-        kind = sources.classify_input(path)
+        kind = raw_sources.classify_input(path)
         if kind == "tree":
-            tasks += sources.tree_tasks(path)
+            tasks += raw_sources.tree_tasks(path)
         elif kind in ("jsonl", "parquet"):
-            tasks += [(kind, f) for f in sources.match_files(path)]
+            tasks += [(kind, f) for f in raw_sources.match_files(path)]
         else:
             documents.append(p | f"Input{i}_documents" >> ReadFromArrayRecord(
                 path.rstrip("/") + "/documents-*.array_record"))
     if not tasks:
         return [], [], documents
-    out = p | "ReadInputs" >> sources.ReadSources(tasks, max_read_bytes)
+    out = p | "ReadInputs" >> raw_sources.ReadSources(tasks, max_read_bytes)
     return [out["files"]], [out["drops"]], documents
 
 
 def _read_embedded(p: beam.Pipeline, corpus: EmbeddedCorpusConfig, max_read_bytes: int):
     tasks = []
     for tree in embedded_trees(corpus):
-        tasks += sources.tree_tasks(tree.root, tree.repo_prefix, tree.exclude, tree.max_repos, tree.include)
-    out = p | "ReadEmbedded" >> sources.ReadSources(tasks, max_read_bytes)
+        tasks += raw_sources.tree_tasks(tree.root, tree.repo_prefix, tree.exclude, tree.max_repos, tree.include)
+    out = p | "ReadEmbedded" >> raw_sources.ReadSources(tasks, max_read_bytes)
     return [out["files"]], [out["drops"]]
 
 

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from beam_pipelines import sources
+from beam_pipelines import raw_sources
 from beam_pipelines.embedded_corpus import EmbeddedCorpusConfig
 from beam_pipelines.output_dir import prepare_output_dir
 from beam_pipelines.progress import LiveProgress
@@ -43,9 +44,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--num_shards", type=int, default=None, help="output document shards")
     parser.add_argument("--dedup_level", choices=("file", "repo"), default=None,
                         help="deduplicate files (default, the paper's choice) or whole repositories")
-    parser.add_argument("--workers", type=int, default=1,
-                        help="local runs: worker processes (1 = in-process with a progress bar; "
-                             "N > 1 = FnApiRunner multi_processing, worth it on large inputs)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="local runs: worker processes (default: every core, or "
+                             f"${WORKERS_ENV}; 1 = in-process, N > 1 = FnApiRunner multi_processing)")
     parser.add_argument("--overwrite", action="store_true", help="replace results already in --output")
     parser.add_argument("--no_report", action="store_true", help="skip report.html")
     parser.add_argument("--progress_every", type=float, default=5.0,
@@ -66,6 +67,24 @@ def finalize_stats(output_dir: str, stages: tuple[str, ...], extra: dict) -> dic
     return result
 
 
+WORKERS_ENV = "OPENCODER_LOCAL_WORKERS"
+
+
+def default_local_workers() -> int:
+    """Every core, unless $OPENCODER_LOCAL_WORKERS says otherwise (the test suite sets 1: tiny
+    inputs run faster in-process than through worker start-up)."""
+    value = os.environ.get(WORKERS_ENV)
+    if value:
+        try:
+            workers = int(value)
+        except ValueError:
+            raise ValueError(f"${WORKERS_ENV} must be an integer, got {value!r}") from None
+        if workers < 1:
+            raise ValueError(f"${WORKERS_ENV} must be at least 1, got {workers}")
+        return workers
+    return os.cpu_count() or 1
+
+
 def local_worker_args(runner: str, workers: int, beam_args: list[str] | None) -> list[str]:
     """Beam options that run a local FnApiRunner on `workers` processes (unless set already)."""
     args = list(beam_args or [])
@@ -84,9 +103,9 @@ def run_refinecode(inputs: list[str] | None, output_dir: str, runner: str = "FnA
     config = RefinecodeConfig()
     stages = parse_stages(config.stages)
     if inputs:
-        sources.check_inputs_exist(inputs)
+        raw_sources.check_inputs_exist(inputs)
         for path in inputs:
-            sources.classify_input(path)
+            raw_sources.classify_input(path)
     check_output_writable(output_dir, overwrite)
     warnings = empty_input_warnings(inputs or [])
     options = PipelineOptions(list(beam_args or []), runner=runner, save_main_session=False)
@@ -154,7 +173,7 @@ def empty_input_warnings(inputs: list[str]) -> list[str]:
     """One warning per input file of zero bytes (it adds nothing; usually a failed download)."""
     warnings = []
     for path in inputs:
-        if sources.classify_input(path) not in ("jsonl", "parquet"):
+        if raw_sources.classify_input(path) not in ("jsonl", "parquet"):
             continue
         for match in FileSystems.match([path])[0].metadata_list:
             if match.size_in_bytes == 0:
@@ -168,6 +187,8 @@ def _pct(a, b):
 
 def run(args, beam_args: list[str] | None = None) -> int:
     overrides = list(args.gin_param)
+    if args.workers is None:
+        args.workers = default_local_workers()
     if args.workers < 1:
         raise ValueError(f"--workers must be at least 1, got {args.workers}")
     if args.stages is not None:  # '' is an empty selection (an error), not "all stages"

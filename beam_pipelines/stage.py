@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-import apache_beam as beam
 
 from opencoder_jax.document import Document, text_bytes
 

@@ -42,7 +42,7 @@ TOKENS_PREFIX = "tokens"
 STATS_PREFIX = "_stats/tokenize"
 TOKEN_DTYPE = np.dtype("<u4")  # little-endian uint32
 OUR_FILES = ("tokens-", "tokens.json", "stats.json", "config.gin")
-METADATA_FILE = "tokens.json"  # which tokenizer made the shards (read by opencoder_jax/data/sources.py)
+METADATA_FILE = "tokens.json"  # which tokenizer made the shards (read by opencoder_jax/data/token_shards.py)
 DEFAULT_GIN = ("tokenizer/tokenize.gin",)
 
 

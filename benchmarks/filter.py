@@ -35,7 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from opencoder_jax.refinecode import filter as F  # noqa: E402
+from opencoder_jax.refinecode import heuristic_filter as F  # noqa: E402
 from opencoder_jax.refinecode.languages import detect_language  # noqa: E402
 from opencoder_jax.refinecode.signals import fast_lexer  # noqa: E402
 from opencoder_jax.refinecode.signals.comment_split import COMMENT_TOKEN_TYPES, _lexer, _NO_LEXER, split_code_and_comments  # noqa: E402
@@ -79,7 +79,7 @@ def embedded_paths() -> list[tuple[str, str, str]]:
     listed as the refinecode source lists them (same trees, same skipped folders, no links)."""
     import gin
     from beam_pipelines.embedded_corpus import EmbeddedCorpusConfig, embedded_trees
-    from beam_pipelines.sources import SKIP_DIRS, list_repositories
+    from beam_pipelines.raw_sources import SKIP_DIRS, list_repositories
 
     gin.parse_config_file(str(QUICKSTART_GIN), skip_unknown=True)
     config = EmbeddedCorpusConfig()

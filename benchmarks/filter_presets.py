@@ -23,10 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from opencoder_jax.refinecode.filter import file_facts, filter_document  # noqa: E402
+from opencoder_jax.refinecode.heuristic_filter import file_facts, filter_document  # noqa: E402
 from opencoder_jax.refinecode.filter_quirks import FIXED  # noqa: E402
 from opencoder_jax.refinecode.preprocess import PreprocessConfig, preprocess_file  # noqa: E402
-from opencoder_jax.refinecode.thresholds import FilterConfig  # noqa: E402
+from opencoder_jax.refinecode.filter_config import FilterConfig  # noqa: E402
 from opencoder_jax.refinecode.transforms import apply_transforms  # noqa: E402
 
 # the rule each signal quirk acts through; label quirks show as a changed threshold table

@@ -93,7 +93,7 @@ def released_side(repo: str, corpus_json: str, out_json: str) -> None:
 
 # -- our side ----------------------------------------------------------------------------------
 def our_side(docs):
-    from opencoder_jax.refinecode import filter as F
+    from opencoder_jax.refinecode import heuristic_filter as F
     from opencoder_jax.refinecode.languages import detect_language
 
     F.deterministic_draw = lambda *_args: FORCED_DRAW
@@ -186,7 +186,7 @@ def main() -> None:
           f"{released[0]:.2f} s ({len(docs) / released[0]:.0f} files/s, {mb / released[0]:.2f} MB/s): "
           f"{released[0] / ours[0]:.2f}x")
     counts = defaultdict(int)
-    for doc, r in zip(docs, released[2]):
+    for _doc, r in zip(docs, released[2]):
         counts[r["program_lang"]] += 1
     print("| program language | files | ours s | released s | ratio |\n| --- | ---: | ---: | ---: | ---: |")
     for lang, secs in sorted(released[1].items(), key=lambda kv: -kv[1]):

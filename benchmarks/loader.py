@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import grain  # noqa: E402
 
-from opencoder_jax.data import loader, sources  # noqa: E402
+from opencoder_jax.data import loader, token_shards  # noqa: E402
 
 B, L = 8, 512  # gin_configs/data/loader_tiny.gin
 TINY = dict(vocab=4096, layers=2, embed=128, heads=4, ffn=512)
@@ -64,9 +64,9 @@ def measure(batches, seconds: float, warmup: int = 3) -> tuple[float, int]:
 
 
 def grain_firstfit(spec: str, seed: int) -> grain.IterDataset:
-    src = sources.open_token_shards(spec)
+    src = token_shards.open_token_shards(spec)
     ds = grain.MapDataset.source(src).shuffle(seed=seed).repeat(None)
-    ds = ds.map(lambda r: {k: v for k, v in sources.decode_lm_example(r).items() if k != "corrupt"})
+    ds = ds.map(lambda r: {k: v for k, v in token_shards.decode_lm_example(r).items() if k != "corrupt"})
     ds = ds.map(lambda e: {k: v[:L] for k, v in e.items()})  # FirstFit truncates; keep shapes equal
     ds = ds.to_iter_dataset(grain.ReadOptions(num_threads=4, prefetch_buffer_size=256))
     ds = grain.experimental.FirstFitPackIterDataset(ds, length_struct={"inputs": L, "targets": L, "loss_weights": L},

@@ -22,7 +22,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from beam_pipelines.embedded_corpus import EmbeddedCorpusConfig, embedded_trees  # noqa: E402
-from beam_pipelines.sources import SKIP_DIRS, list_repositories  # noqa: E402
+from beam_pipelines.raw_sources import SKIP_DIRS, list_repositories  # noqa: E402
 from opencoder_jax.refinecode.preprocess import PreprocessConfig, preprocess_file  # noqa: E402
 
 QUICKSTART_PACKAGES = ('absl', 'gin', 'datasketch', 'optax', 'flax', 'grain', 'seqio', 'pygments',

@@ -5,7 +5,7 @@ Before: a typo in a gin binding matched nothing and silently changed nothing.
 import pytest
 
 from opencoder_jax.names import check_names
-from opencoder_jax.refinecode.thresholds import FilterConfig
+from opencoder_jax.refinecode.filter_config import FilterConfig
 
 
 def test_message_names_the_typo_its_near_match_and_the_known_names():

@@ -1,4 +1,4 @@
-"""Beam stage `filter`: the three-tier heuristic filter (rules in opencoder_jax.refinecode.filter,
+"""Beam stage `filter`: the three-tier heuristic filter (rules in opencoder_jax.refinecode.heuristic_filter,
 the step in `steps.FilterStep`).
 
 kept     documents no active rule drops (with doc["meta"]["qsc"] = their signals when
@@ -16,7 +16,7 @@ from __future__ import annotations
 from beam_pipelines.per_document_stage import PerDocumentStage
 from beam_pipelines.stage import StageContext
 from opencoder_jax.refinecode.steps import FilterStep
-from opencoder_jax.refinecode.thresholds import FilterConfig
+from opencoder_jax.refinecode.filter_config import FilterConfig
 
 STAGE = "filter"
 

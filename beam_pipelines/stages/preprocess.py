@@ -1,6 +1,6 @@
 """Stage `preprocess`: raw files -> documents (size, binary, encoding, language, type).
 
-Unlike later stages it consumes raw file dicts from `beam_pipelines.sources`, so its drop
+Unlike later stages it consumes raw file dicts from `beam_pipelines.raw_sources`, so its drop
 records are built from the raw file; the rules live in `opencoder_jax.refinecode.preprocess`
 (`steps.PreprocessStep`).
 """

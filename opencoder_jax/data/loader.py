@@ -32,7 +32,7 @@ import numpy as np
 
 from opencoder_jax.data import mixture as mixture_lib
 from opencoder_jax.data import packing, sft as sft_lib
-from opencoder_jax.data import sources as sources_lib
+from opencoder_jax.data import token_shards
 
 
 def default_worker_count() -> int:
@@ -117,21 +117,21 @@ def pretrain_dataset(config: LoaderConfig, mixture: mixture_lib.MixtureConfig,
     """Packed batches from a mixture of token shards, and the mixture report.
 
     Every component must come from one tokenizer (`tokenizer_sha256` when given; see sources.py)."""
-    all_paths = [p for spec in mixture.sources.values() for p in sources_lib.list_token_shards(spec)]
-    sources_lib.check_shard_tokenizer(all_paths, tokenizer_sha256)
+    all_paths = [p for spec in mixture.sources.values() for p in token_shards.list_token_shards(spec)]
+    token_shards.check_shard_tokenizer(all_paths, tokenizer_sha256)
     records, report = mixture_lib.build_mixture(mixture, seed=config.seed, shuffle=config.shuffle,
                                                 num_epochs=config.num_epochs)
-    return _finish(records, sources_lib.decode_lm_example, config), report
+    return _finish(records, token_shards.decode_lm_example, config), report
 
 
 def token_shard_dataset(config: LoaderConfig, spec: str | Sequence[str],
                         tokenizer_sha256: str | None = None) -> grain.IterDataset:
     """Packed batches from one token-shard source (no mixture); shards of another tokenizer
     than `tokenizer_sha256` (when given) or document shards are refused (see sources.py)."""
-    src = sources_lib.open_token_shards(spec, tokenizer_sha256=tokenizer_sha256)
+    src = token_shards.open_token_shards(spec, tokenizer_sha256=tokenizer_sha256)
     records = mixture_lib.shuffled_repeated(grain.MapDataset.source(src), seed=mixture_lib.component_seed(config.seed, 0),
                                             shuffle=config.shuffle, num_epochs=config.num_epochs)
-    return _finish(records, sources_lib.decode_lm_example, config)
+    return _finish(records, token_shards.decode_lm_example, config)
 
 
 def sft_dataset(config: LoaderConfig, records: Sequence | grain.MapDataset, tokenizer: sft_lib.TextEncoder,

@@ -20,7 +20,7 @@ import numpy as np
 
 import grain
 
-from opencoder_jax.data import sources as sources_lib
+from opencoder_jax.data import token_shards
 from opencoder_jax.names import check_names
 
 # Paper defaults. Pretraining: 90% raw code / 10% code-related web (OpenCoder README and
@@ -97,7 +97,7 @@ def build_mixture(config: MixtureConfig, *, seed: int, shuffle: bool = True,
     token_weights = config.normalized_weights()
     srcs, datasets, report = {}, {}, {"components": {}}
     for i, name in enumerate(token_weights):
-        src = sources_lib.open_token_shards(config.sources[name])
+        src = token_shards.open_token_shards(config.sources[name])
         if len(src) == 0:
             raise ValueError(f"mixture component {name!r} has no records in {config.sources[name]!r} "
                              f"(unreadable shards: {list(src.report.unreadable)})")
@@ -105,7 +105,7 @@ def build_mixture(config: MixtureConfig, *, seed: int, shuffle: bool = True,
         datasets[name] = shuffled_repeated(grain.MapDataset.source(src), seed=component_seed(seed, i),
                                            shuffle=shuffle, num_epochs=num_epochs)
     if config.unit == "tokens":
-        mean_len = {n: sources_lib.mean_tokens_per_document(s, config.length_sample_size) for n, s in srcs.items()}
+        mean_len = {n: token_shards.mean_tokens_per_document(s, config.length_sample_size) for n, s in srcs.items()}
         doc_weights = document_rates(token_weights, mean_len)
     else:
         mean_len = {}

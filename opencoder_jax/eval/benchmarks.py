@@ -426,7 +426,6 @@ class EvalPlus(Benchmark):
     def prepare(self, sandbox, timeout: float = 60.0) -> list[str]:
         """Expected outputs of every problem (canonical solution run in `sandbox`); returns
         the task ids whose ground truth failed (they are dropped)."""
-        from opencoder_jax.eval.sandbox import Limits
         limits = dataclasses.replace(sandbox.limits, timeout=timeout, cpu_seconds=None,
                                      max_output_bytes=256 << 20, keep_output_bytes=256 << 20)
         progs = []

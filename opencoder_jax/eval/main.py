@@ -192,7 +192,7 @@ def score(bench: bm.Benchmark, sandbox: Sandbox, solutions: dict[str, list[str]]
 
     results = sandbox.run_many(programs, limits=limits, on_result=tick)
     by_task: dict[str, Scored] = {}
-    for (p, j), r in zip(items, results):
+    for (p, _j), r in zip(items, results):
         s = by_task.setdefault(p.task_id, Scored(p.task_id, solutions[p.task_id], [],
                                                  [] if isinstance(bench, bm.EvalPlus) else None))
         s.statuses.append({"status": r.status, "error": r.error,

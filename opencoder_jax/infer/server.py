@@ -256,7 +256,7 @@ def create_app(state: ServerState):
         try:
             body = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as e:
-            raise APIError(400, f"the request body is not valid JSON: {e}", code="invalid_json")
+            raise APIError(400, f"the request body is not valid JSON: {e}", code="invalid_json") from None
         if not isinstance(body, dict):
             raise APIError(400, "the request body must be a JSON object", code="invalid_type")
         return body
@@ -295,7 +295,7 @@ def create_app(state: ServerState):
         try:
             state.engine.submit_many(requests)
         except ValueError as e:
-            raise APIError(400, str(e))
+            raise APIError(400, str(e)) from None
         try:
             return await asyncio.gather(*(asyncio.wrap_future(r.future) for r in requests))
         except asyncio.CancelledError:
@@ -319,7 +319,7 @@ def create_app(state: ServerState):
         try:
             state.engine.submit_many(requests)
         except ValueError as e:
-            raise APIError(400, str(e))
+            raise APIError(400, str(e)) from None
         total = len(prompts) * n
 
         def on_done(future):

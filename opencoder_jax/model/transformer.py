@@ -149,7 +149,7 @@ class Transformer(nnx.Module):
             carry, _ = jax.lax.scan(step, carry, (state, xs))
             return carry
         for i in range(self.config.num_layers):
-            carry, _ = step(carry, jax.tree.map(lambda a: a[i], (state, xs)))
+            carry, _ = step(carry, jax.tree.map(lambda a, i=i: a[i], (state, xs)))
         return carry
 
     # -- training / scoring --------------------------------------------------------------

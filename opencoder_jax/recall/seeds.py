@@ -17,8 +17,8 @@ from typing import Iterable, Sequence
 
 from opencoder_jax.recall.pages import parse_page
 
-TRUE_LABELS = {True, 1, "1", "code", "true", "yes", "positive"}
-FALSE_LABELS = {False, 0, "0", "other", "false", "no", "negative"}
+TRUE_LABELS = {True, "1", "code", "true", "yes", "positive"}
+FALSE_LABELS = {False, "0", "other", "false", "no", "negative"}
 
 
 def parse_label(value) -> bool:

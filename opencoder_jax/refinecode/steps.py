@@ -17,10 +17,10 @@ import dataclasses
 from typing import Any
 
 from opencoder_jax.refinecode.decontam import DecontamConfig, Decontaminator
-from opencoder_jax.refinecode.filter import FilterDecision, filter_document
+from opencoder_jax.refinecode.heuristic_filter import FilterDecision, filter_document
 from opencoder_jax.refinecode.preprocess import PreprocessConfig, preprocess_file
 from opencoder_jax.refinecode.sampling import LanguageSampler, SampleConfig
-from opencoder_jax.refinecode.thresholds import FilterConfig
+from opencoder_jax.refinecode.filter_config import FilterConfig
 from opencoder_jax.refinecode.transforms import TransformConfig, apply_transforms_with_errors
 from opencoder_jax.refinecode.transforms.comment_syntax import canonical_language
 

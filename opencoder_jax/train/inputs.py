@@ -92,7 +92,7 @@ def pretrain_datasets(spec: DataSpec, loader_config, *, eval_data: str | None, e
     tokens.json says which) are refused: the model would learn the wrong ids."""
     import grain
 
-    from opencoder_jax.data import loader, mixture as mixture_lib, sources
+    from opencoder_jax.data import loader, mixture as mixture_lib, token_shards
 
     expected = None
     if tokenizer_dir:
@@ -125,7 +125,7 @@ def pretrain_datasets(spec: DataSpec, loader_config, *, eval_data: str | None, e
         raise FileNotFoundError("no training data: pass --data GLOB[,GLOB...] (token shards) or bind "
                                 "MixtureConfig.sources / TrainConfig.data in gin")
     paths = check_exists(spec.globs, "token shards")
-    src = sources.open_token_shards(paths, tokenizer_sha256=expected)
+    src = token_shards.open_token_shards(paths, tokenizer_sha256=expected)
     n = len(src)
     if n == 0:
         raise FileNotFoundError(f"token shards {list(spec.globs)} hold no readable records")
@@ -143,8 +143,8 @@ def pretrain_datasets(spec: DataSpec, loader_config, *, eval_data: str | None, e
         train_records = mixture_lib.shuffled_repeated(
             records[: n - eval_holdout], seed=mixture_lib.component_seed(loader_config.seed, 0),
             shuffle=loader_config.shuffle, num_epochs=loader_config.num_epochs)
-        train = loader._finish(train_records, sources.decode_lm_example, loader_config)
-        eval_ds = loader._finish(records[n - eval_holdout:], sources.decode_lm_example, eval_cfg)
+        train = loader._finish(train_records, token_shards.decode_lm_example, loader_config)
+        eval_ds = loader._finish(records[n - eval_holdout:], token_shards.decode_lm_example, eval_cfg)
         report["data"]["eval_holdout_records"] = eval_holdout
     else:
         train = loader.token_shard_dataset(loader_config, paths, tokenizer_sha256=expected)

@@ -250,7 +250,7 @@ def run(workdir: str, options: RunOptions = RunOptions()) -> dict:
         _say(f"{loader_config.num_epochs} epoch(s) of SFT data = {steps} steps of {loader_config.global_batch_size} rows")
     if steps <= 0:
         raise ValueError(f"nothing to train: {steps} steps" + (" (no chat has an answer token left after "
-                         f"truncation to SFTConfig.max_length?)" if sft and tc.steps is None else ""))
+                         "truncation to SFTConfig.max_length?)" if sft and tc.steps is None else ""))
 
     schedule = schedules.make_schedule(schedules.ScheduleConfig(), total_steps=steps)
     tx = opt_lib.make_optimizer(opt_lib.OptimizerConfig(), schedule)

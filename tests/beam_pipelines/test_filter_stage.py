@@ -6,7 +6,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from beam_pipelines.stage import StageContext
 from beam_pipelines.stages import filter as filter_stage
 from opencoder_jax.refinecode.signals import registry
-from opencoder_jax.refinecode.thresholds import FilterConfig
+from opencoder_jax.refinecode.filter_config import FilterConfig
 
 GOOD_PY = ('"""Tools."""\n\n\ndef add(a, b):\n    """Sum two numbers."""\n    total = a + b\n    return total\n\n\n'
            'def scale(values, factor):\n    result = []\n    for value in values:\n        result.append(value * factor)\n'
@@ -38,7 +38,7 @@ def run_stage(config):
 
 
 # Hand-derived for the tiny document "x = 1\n" (python table, general-code tier only; released
-# thresholds in threshold_table.py): 6 characters, 1 line, normalised words "x" and "1", no
+# thresholds in released_thresholds.py): 6 characters, 1 line, normalised words "x" and "1", no
 # comment, no U+FFFD. The python table's first rule (replacement symbols: 0 > 0.01) does not
 # fire, its second does: the drop reason is the word count.
 TINY_REASON = "filter/qsc_code_num_words"
@@ -58,7 +58,7 @@ TINY_MUST_NOT_FIRE = {
 
 
 def test_stage_conserves_documents_and_reports_every_fired_rule():
-    for p, out in run_stage(FilterConfig()):
+    for _p, out in run_stage(FilterConfig()):
         assert_that(out["kept"], equal_to(["good"]), label="kept")
         assert_that(out["reasons"], equal_to([("tiny", TINY_REASON), ("csv", "filter/doc_type/excluded"),
                                               ("broken", "filter/signal_error/document")]), label="reasons")
@@ -79,7 +79,7 @@ def test_stage_conserves_documents_and_reports_every_fired_rule():
 
 
 def test_kept_documents_can_carry_their_signals():
-    for p, out in run_stage(FilterConfig(keep_signals_in_meta=True)):
+    for _p, out in run_stage(FilterConfig(keep_signals_in_meta=True)):
         def check(docs):
             (doc,) = docs
             assert doc["meta"]["qsc"]["qsc_code_num_lines"] == float(GOOD_PY.count("\n"))

@@ -85,3 +85,18 @@ def test_one_byte_unit_everywhere():
              "dropped": {"filter/x": 1}, "per_language": {"python": {"documents": 1, "bytes": mib5}}}
     text = format_summary(stats, "/tmp/x")
     assert "5.00 MiB" in text and " MB" not in text and "5.24" not in text
+
+
+def test_local_runs_default_to_every_core(monkeypatch):
+    from beam_pipelines import refinecode_main
+
+    monkeypatch.delenv(refinecode_main.WORKERS_ENV, raising=False)
+    monkeypatch.setattr(refinecode_main.os, "cpu_count", lambda: 6)
+    assert refinecode_main.default_local_workers() == 6
+    assert refinecode_main.local_worker_args("FnApiRunner", 6, []) == [
+        "--direct_num_workers=6", "--direct_running_mode=multi_processing"]
+    monkeypatch.setenv(refinecode_main.WORKERS_ENV, "2")
+    assert refinecode_main.default_local_workers() == 2
+    monkeypatch.setenv(refinecode_main.WORKERS_ENV, "0")
+    with pytest.raises(ValueError, match="at least 1"):
+        refinecode_main.default_local_workers()

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from beam_pipelines import sources
+from beam_pipelines import raw_sources
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -25,8 +25,8 @@ def _tree_with_special_files(root: Path) -> None:
 
 def _listing(root: Path):
     tasks, drops = [], []
-    for _, payload in sources.tree_tasks(str(root)):
-        for out in sources._list_repo_files(payload):
+    for _, payload in raw_sources.tree_tasks(str(root)):
+        for out in raw_sources._list_repo_files(payload):
             if hasattr(out, "tag"):
                 drops.append((out.value["reason"], out.value["path"]))
             else:

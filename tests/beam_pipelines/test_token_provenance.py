@@ -10,7 +10,7 @@ import pytest
 
 from beam_pipelines import tokenize as tok_job
 from opencoder_jax.app import cli
-from opencoder_jax.data import loader, sources
+from opencoder_jax.data import loader, token_shards
 from opencoder_jax.tokenizer.fingerprint import tokenizer_sha256
 from opencoder_jax.train import inputs
 from tests.helpers.tokenizer_corpus import corpus_texts, train_small_tokenizer, write_document_shard
@@ -86,7 +86,7 @@ def test_tokenize_prints_progress(tokens_run):
 
 def test_loader_refuses_shards_of_another_tokenizer(tokens_run, vocab_dir, other_vocab_dir):
     out = tokens_run[0]
-    assert len(sources.open_token_shards(out, tokenizer_sha256=tokenizer_sha256(vocab_dir))) > 0
+    assert len(token_shards.open_token_shards(out, tokenizer_sha256=tokenizer_sha256(vocab_dir))) > 0
     with pytest.raises(ValueError, match="made by tokenizer"):
         loader.token_shard_dataset(CONFIG, out, tokenizer_sha256=tokenizer_sha256(other_vocab_dir))
 
@@ -114,7 +114,7 @@ def test_shards_of_two_tokenizers_are_not_mixed(tmp_path, tokens_run):
     meta["tokenizer_sha256"] = "0" * 64
     (other / "tokens.json").write_text(json.dumps(meta))
     with pytest.raises(ValueError, match="2 different tokenizers"):
-        sources.check_shard_tokenizer(sources.list_token_shards([out, str(other)]))
+        token_shards.check_shard_tokenizer(token_shards.list_token_shards([out, str(other)]))
     from opencoder_jax.data.mixture import MixtureConfig
 
     mix = MixtureConfig(weights={"a": 0.5, "b": 0.5}, sources={"a": out, "b": str(other)})
@@ -127,14 +127,14 @@ def test_shards_without_metadata_load_with_a_warning(tmp_path, tokens_run, vocab
     shutil.copytree(tokens_run[0], old)
     os.remove(old / "tokens.json")
     with caplog.at_level(logging.WARNING):
-        src = sources.open_token_shards(str(old), tokenizer_sha256=tokenizer_sha256(vocab_dir))
+        src = token_shards.open_token_shards(str(old), tokenizer_sha256=tokenizer_sha256(vocab_dir))
     assert len(src) > 0
     assert "no tokens.json" in caplog.text
 
 
 def test_documents_in_place_of_token_shards_are_refused(tmp_path, docs_dir):
     with pytest.raises(ValueError, match="holds documents"):
-        sources.open_token_shards(docs_dir)
+        token_shards.open_token_shards(docs_dir)
     with pytest.raises(ValueError, match="document shard"):
         loader.token_shard_dataset(CONFIG, os.path.join(docs_dir, "documents-*.array_record"))
     renamed = tmp_path / "renamed"
@@ -142,7 +142,7 @@ def test_documents_in_place_of_token_shards_are_refused(tmp_path, docs_dir):
     shutil.copy(os.path.join(docs_dir, "documents-00000-of-00001.array_record"),
                 renamed / "tokens-00000-of-00001.array_record")
     with pytest.raises(ValueError, match="JSON documents, not token ids"):
-        sources.open_token_shards(str(renamed))
+        token_shards.open_token_shards(str(renamed))
 
 
 def test_tokenizer_train_refuses_to_overwrite(tmp_path, capsys, docs_dir, vocab_dir):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from opencoder_jax.data.packing import iterate_packed
-from opencoder_jax.data.sources import lm_example
+from opencoder_jax.data.token_shards import lm_example
 
 
 def docs_with_ids(lengths):
@@ -46,7 +46,6 @@ def test_hand_made_whole():
 def reference_pack(examples, seq_len, batch_size, mode):
     """Token-at-a-time reference: rows of (doc, pair index) slots, written independently."""
     rows, row = [], []
-    seg_start = {}
     for doc, ex in enumerate(examples):
         n = len(ex["inputs"])
         if n == 0:

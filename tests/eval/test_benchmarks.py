@@ -1,7 +1,6 @@
 """Benchmarks: reference solutions pass, stubs fail, splits and prompt formats, EvalPlus files."""
 import gzip
 import json
-import os
 
 import pytest
 
@@ -130,7 +129,7 @@ def test_evalplus_format(tmp_path):
             (mb, 1, "def square_perimeter(a):\n    return a + a\n", False, False),
         ]
         res = sb.run_many([b.program(b.problems[i], sol) for b, i, sol, _, _ in cases])
-    for (b, i, sol, ok, base_ok), r in zip(cases, res):
+    for (_b, _i, sol, ok, base_ok), r in zip(cases, res):
         assert r.passed == ok, (sol, r)
         assert (r.passed or "@@BASE_PASSED@@" in r.stdout) == base_ok, (sol, r)
     # chat answers for MBPP+ are plain extracted code; HumanEval+ gets the prompt stub first

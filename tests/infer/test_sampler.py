@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from opencoder_jax.infer.sampler import Sampler, SamplingParams
+from opencoder_jax.infer.sampler import SamplingParams
 from tests.infer.reference import assert_greedy_parity, hf_greedy
 
 EOS = 632

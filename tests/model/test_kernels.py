@@ -245,7 +245,7 @@ def test_splash_layout_and_mask_helpers():
     mask = splash_k.build_mask(3, 256, causal=True)
     assert mask.shape == (3, 256, 256)
     np.testing.assert_array_equal(mask[0, :4, :4], np.tril(np.ones((4, 4), bool)))
-    assert not splash_k.build_mask(1, 128, causal=False)[0, :2, :2].all() is False
+    assert splash_k.build_mask(1, 128, causal=False)[0, :2, :2].all() is not False
     seg = np.array([[1, 1, 2, 0]])
     m = splash_k.reference_mask(seg, 4, causal=True)
     np.testing.assert_array_equal(m[0], [[1, 0, 0, 0], [1, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]])

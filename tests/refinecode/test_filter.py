@@ -3,12 +3,12 @@ import time
 
 import pytest
 
-from opencoder_jax.refinecode import filter as F
+from opencoder_jax.refinecode import heuristic_filter as F
 from opencoder_jax.refinecode.signals import registry
 from opencoder_jax.refinecode.signals import text_signals as ts
 from opencoder_jax.refinecode.signals import code_signals as cs
 from opencoder_jax.refinecode.signals.code_document import CodeDocument
-from opencoder_jax.refinecode.thresholds import FilterConfig
+from opencoder_jax.refinecode.filter_config import FilterConfig
 
 GOOD_PY = '"""Tools."""\n\n\ndef add(a, b):\n    """Sum two numbers."""\n    total = a + b\n    return total\n\n\n' \
     'def scale(values, factor):\n    result = []\n    for value in values:\n        result.append(value * factor)\n' \

@@ -18,9 +18,9 @@ from collections import Counter
 
 import pytest
 
-from opencoder_jax.refinecode.filter import compute_signals, decide, file_facts
+from opencoder_jax.refinecode.heuristic_filter import compute_signals, decide, file_facts
 from opencoder_jax.refinecode.languages import detect_language
-from opencoder_jax.refinecode.thresholds import FilterConfig
+from opencoder_jax.refinecode.filter_config import FilterConfig
 from tests.helpers.filter_golden import as_document, load_golden
 
 RECORDS = load_golden()

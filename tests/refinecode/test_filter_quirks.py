@@ -12,11 +12,11 @@ from pathlib import Path
 import gin
 import pytest
 
-from opencoder_jax.refinecode.filter import compute_signals, decide, file_facts, filter_document
+from opencoder_jax.refinecode.heuristic_filter import compute_signals, decide, file_facts, filter_document
 from opencoder_jax.refinecode.filter_quirks import (FIXED, PASS_STATEMENT_RE, RELEASED, FilterQuirks,
                                                     fixed_cate_autogen, fixed_frac_lines_pass)
 from opencoder_jax.refinecode.signals.code_document import CodeDocument
-from opencoder_jax.refinecode.thresholds import FilterConfig
+from opencoder_jax.refinecode.filter_config import FilterConfig
 from tests.helpers.filter_golden import as_document, golden_record, load_golden
 
 REPO = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ import sysconfig
 
 import pytest
 
-from opencoder_jax.refinecode.filter import filter_document
+from opencoder_jax.refinecode.heuristic_filter import filter_document
 from opencoder_jax.refinecode.preprocess import PreprocessConfig, preprocess_file
 
 

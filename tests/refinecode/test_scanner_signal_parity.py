@@ -12,7 +12,7 @@ import sysconfig
 
 import pytest
 
-from opencoder_jax.refinecode import filter as F
+from opencoder_jax.refinecode import heuristic_filter as F
 from opencoder_jax.refinecode.signals import comment_split
 
 

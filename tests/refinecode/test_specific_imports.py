@@ -10,7 +10,7 @@ import textwrap
 SCRIPT = textwrap.dedent("""
     import sys
     sys.modules["esprima"] = None  # as if esprima were not installed
-    from opencoder_jax.refinecode.thresholds import FilterConfig
+    from opencoder_jax.refinecode.filter_config import FilterConfig
     try:
         FilterConfig()
     except ImportError as e:
@@ -29,7 +29,7 @@ def test_filter_config_raises_when_esprima_is_missing():
 
 def test_filter_config_builds_when_every_package_imports():
     from opencoder_jax.refinecode.signals import registry
-    from opencoder_jax.refinecode.thresholds import FilterConfig
+    from opencoder_jax.refinecode.filter_config import FilterConfig
 
     registry.set_specific_signals(None)
     FilterConfig()

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from opencoder_jax.refinecode.threshold_table import CODE_THRESHOLDS, TEXT_THRESHOLDS
-from opencoder_jax.refinecode.thresholds import FilterConfig, table_name
-from opencoder_jax.refinecode.thresholds_rule import deterministic_draw, parse_rule, rule
+from opencoder_jax.refinecode.released_thresholds import CODE_THRESHOLDS, TEXT_THRESHOLDS
+from opencoder_jax.refinecode.filter_config import FilterConfig, table_name
+from opencoder_jax.refinecode.filter_rule import deterministic_draw, parse_rule, rule
 
 RELEASED = json.loads((Path(__file__).parent / "data" / "released_filter_thresholds.json").read_text())
 OPS = {ast.Lt: "<", ast.Gt: ">", ast.Eq: "==", ast.LtE: "<=", ast.GtE: ">="}

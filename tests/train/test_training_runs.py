@@ -113,7 +113,7 @@ def test_two_processes_equal_one_process(corpus, reference_run, tmp_path):
                                        "--process_id", str(i)), cwd=REPO, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for i in range(2)]
     outs = [p.communicate(timeout=300) for p in procs]
-    for p, (out, err) in zip(procs, outs):
+    for p, (_out, err) in zip(procs, outs):
         assert p.returncode == 0, err[-4000:]
     ref, got = rows(reference_run), rows(workdir)
     assert sorted(got) == list(range(1, REF_STEPS + 1))

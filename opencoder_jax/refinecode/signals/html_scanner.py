@@ -55,7 +55,7 @@ def _content(text: str, pos: int, rules, spans: Optional[list]) -> int:
     m = close.match(text, pos)
     if m:
         return m.end()
-    for rule, popped in ((upto, False), (line, True), (rest, True)):
+    for rule, popped in ((upto, False), (line, True), (rest, True)):  # noqa: B007 - read after the loop
         m = rule.match(text, pos)
         if m:
             break

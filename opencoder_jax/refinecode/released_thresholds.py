@@ -6,7 +6,7 @@ the rules OpenCoder applies with a probability (`... and random.random() > 0.2`)
 the document's deterministic draw says so (probability 0.8). Table order is the released
 order; the first fired rule in it names a document's drop reason.
 """
-from opencoder_jax.refinecode.thresholds_rule import rule
+from opencoder_jax.refinecode.filter_rule import rule
 
 # natural-language tier, by the document's language ('zh', else 'en')
 TEXT_THRESHOLDS = {

@@ -1,6 +1,6 @@
 """Filter configuration: the released threshold tables, gin overrides, and table selection.
 
-Tables (threshold_table.py, released values): text 'zh' / 'en'; code 'others', 'data',
+Tables (released_thresholds.py, released values): text 'zh' / 'en'; code 'others', 'data',
 'shell', 'sql', 'python', 'cpp', 'c', 'csharp', 'go', 'html', 'java', 'javascript'.
 Selection (released compute_filtering.py): text documents use 'zh' when their language is
 'zh' and 'en' otherwise; code/data documents use their program language's table when it has
@@ -22,8 +22,8 @@ import gin
 from opencoder_jax.names import check_names
 from opencoder_jax.refinecode.signals.registry import signal_groups, specific_signals
 from opencoder_jax.refinecode.filter_quirks import RELEASED, FilterQuirks
-from opencoder_jax.refinecode.threshold_table import CODE_THRESHOLDS, TEXT_THRESHOLDS
-from opencoder_jax.refinecode.thresholds_rule import Rule, parse_rule
+from opencoder_jax.refinecode.released_thresholds import CODE_THRESHOLDS, TEXT_THRESHOLDS
+from opencoder_jax.refinecode.filter_rule import Rule, parse_rule
 
 # program languages with their own code table (released support_program_langs)
 LANGUAGE_TABLES = ("cpp", "csharp", "c", "go", "html", "java", "javascript", "python", "shell", "sql")
@@ -51,7 +51,7 @@ class FilterConfig:
         for table, rules in overrides.items():
             # a typo would match nothing and silently change nothing: an error with near matches
             check_names("rule", dict(rules), known_rules(table), where=table)
-            for name, spec in dict(rules).items():
+            for spec in dict(rules).values():
                 parse_rule(spec)  # fail in the driver, not on a worker
 
     def tables(self) -> dict[str, dict[str, Rule | None]]:

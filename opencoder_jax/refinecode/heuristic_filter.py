@@ -35,8 +35,8 @@ from opencoder_jax.refinecode.languages import DOC_TYPES, detect_language, load_
 from opencoder_jax.refinecode.signals.code_document import CodeDocument
 from opencoder_jax.refinecode.signals.registry import signal_groups
 from opencoder_jax.refinecode.text_language import detect_text_language
-from opencoder_jax.refinecode.thresholds import FilterConfig, table_name
-from opencoder_jax.refinecode.thresholds_rule import deterministic_draw
+from opencoder_jax.refinecode.filter_config import FilterConfig, table_name
+from opencoder_jax.refinecode.filter_rule import deterministic_draw
 
 DOCUMENT_ERROR = "document"
 

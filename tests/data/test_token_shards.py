@@ -5,16 +5,16 @@ import os
 
 import numpy as np
 
-from opencoder_jax.data import loader, sources
+from opencoder_jax.data import loader, token_shards
 
 
 def test_decode_roundtrip_and_corrupt_lengths():
     toks = np.array([0, 1, 96539, 2**31 - 1], "<u4")
-    np.testing.assert_array_equal(sources.decode_tokens(toks.tobytes()), toks.astype(np.int32))
-    assert sources.decode_tokens(b"\x01\x02\x03") is None  # not a multiple of 4 bytes
-    assert sources.decode_tokens(None) is None
-    assert len(sources.decode_tokens(b"")) == 0
-    ex = sources.decode_lm_example(b"\x01\x02\x03\x04\x05")
+    np.testing.assert_array_equal(token_shards.decode_tokens(toks.tobytes()), toks.astype(np.int32))
+    assert token_shards.decode_tokens(b"\x01\x02\x03") is None  # not a multiple of 4 bytes
+    assert token_shards.decode_tokens(None) is None
+    assert len(token_shards.decode_tokens(b"")) == 0
+    ex = token_shards.decode_lm_example(b"\x01\x02\x03\x04\x05")
     assert bool(ex["corrupt"]) and len(ex["inputs"]) == 0
 
 
@@ -24,7 +24,7 @@ def test_bad_shards_are_reported_not_fatal(tmp_path, shards):
     shards.write_shard(os.path.join(d, "tokens-00003-of-00005.array_record"), [b"\x00" * 7])  # corrupt record
     with open(os.path.join(d, "tokens-00004-of-00005.array_record"), "wb") as f:
         f.write(b"this is not an array record file")
-    src = sources.open_token_shards(d)
+    src = token_shards.open_token_shards(d)
     assert len(src) == 5
     assert [os.path.basename(p) for p, _ in src.report.unreadable] == ["tokens-00004-of-00005.array_record"]
     assert [n for _, n in src.report.readable] == [3, 0, 1, 1]
@@ -43,7 +43,7 @@ def test_bad_shards_are_reported_not_fatal(tmp_path, shards):
 
 def test_unreadable_record_becomes_corrupt(monkeypatch, tmp_path, shards):
     shards.write_docs(str(tmp_path), [[4, 4]])
-    src = sources.open_token_shards(str(tmp_path))
+    src = token_shards.open_token_shards(str(tmp_path))
     inner = src._ensure_source()
 
     class Failing:
@@ -54,9 +54,9 @@ def test_unreadable_record_becomes_corrupt(monkeypatch, tmp_path, shards):
 
     src._source = Failing()
     assert src[0] is not None and src[1] is None
-    assert bool(sources.decode_lm_example(src[1])["corrupt"])
+    assert bool(token_shards.decode_lm_example(src[1])["corrupt"])
 
 
 def test_mean_tokens_per_document(tmp_path, shards):
     shards.write_docs(str(tmp_path), [[10, 20], [30, 40]])
-    assert sources.mean_tokens_per_document(sources.open_token_shards(str(tmp_path))) == 25.0
+    assert token_shards.mean_tokens_per_document(token_shards.open_token_shards(str(tmp_path))) == 25.0
