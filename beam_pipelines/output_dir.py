@@ -16,13 +16,16 @@ def prepare_output_dir(output_dir: str, overwrite: bool, file_prefixes: tuple[st
     existing = [m.path for m in FileSystems.match([base + "/*"])[0].metadata_list] \
         if FileSystems.exists(output_dir) else []
     in_subdir = lambda p: any(f"/{d}/" in p for d in subdirs)  # noqa: E731
-    ours = [p for p in existing if p.rsplit("/", 1)[-1].startswith(file_prefixes) or in_subdir(p)]
-    if ours and not overwrite:
-        raise FileExistsError(f"{output_dir} already holds {what} ({len(ours)} files); "
-                              "pass --overwrite or choose another --output")
+    ours = [p for p in existing if p.rsplit("/", 1)[-1].startswith(file_prefixes) and not in_subdir(p)]
+    # a glob does not descend into folders: look for ours by name (a killed run may leave only them)
+    our_dirs = [f"{base}/{d}" for d in subdirs if FileSystems.exists(f"{base}/{d}")]
+    if (ours or our_dirs) and not overwrite:
+        raise FileExistsError(f"{output_dir} already holds {what} ({len(ours)} files, "
+                              f"{len(our_dirs)} folders); pass --overwrite or choose another --output")
+    if our_dirs:
+        FileSystems.delete(our_dirs)
     if ours:
-        FileSystems.delete([f"{base}/{d}" for d in subdirs if FileSystems.exists(f"{base}/{d}")])
-        FileSystems.delete([p for p in ours if not in_subdir(p) and FileSystems.exists(p)])
+        FileSystems.delete([p for p in ours if FileSystems.exists(p)])
     probe = f"{base}/.write-probe-{uuid.uuid4().hex}"
     try:
         if "://" not in output_dir:

@@ -29,7 +29,7 @@ def default_gin_files() -> list[str]:
 LOCAL_RUNNERS = ("FnApiRunner", "DirectRunner", "PrismRunner", "InteractiveRunner")
 OUR_FILES = ("documents-", "stats.json", "drop_examples.jsonl", "dead_letter.jsonl", "config.gin", "report.html",
              "decontamination.json")
-OUR_DIRS = ("_stats", "dedup")
+OUR_DIRS = ("_stats", "dedup", "_tmp")  # _tmp: a crashed run's dedup spool (streaming_dedup.py)
 
 
 def add_arguments(parser) -> None:

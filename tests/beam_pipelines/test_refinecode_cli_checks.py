@@ -100,3 +100,15 @@ def test_local_runs_default_to_every_core(monkeypatch):
     monkeypatch.setenv(refinecode_main.WORKERS_ENV, "0")
     with pytest.raises(ValueError, match="at least 1"):
         refinecode_main.default_local_workers()
+
+
+def test_overwrite_removes_a_crashed_runs_dedup_spool(tmp_path):
+    out = tmp_path / "out"
+    leftover = out / "_tmp" / "dedup_spool" / "abc123" / "spool-0.array_record"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"half-written spool of a killed run")
+    args = ["data", "refinecode", "--input", _tree(tmp_path / "tree"), "--output", str(out),
+            "--stages", "preprocess", "--no_report", "--progress_every", "0"]
+    assert cli.main(args) == 2  # a crashed run's leftovers are a run's results: refused
+    assert cli.main([*args, "--overwrite"]) == 0
+    assert not leftover.exists()
