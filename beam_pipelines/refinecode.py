@@ -161,6 +161,10 @@ def build_refinecode(p: beam.Pipeline, inputs: list[str] | None, output_dir: str
             if name == dedup_group[0]:
                 result = current | "StreamingDedup" >> make_streaming_dedup(dedup_group, context, index == 0)
                 _count_stage(progress, "dedup", current, result)
+                if progress:  # the two stages run as one transform: their drops counted apart
+                    for stage in dedup_group:
+                        progress.count(result["dropped"], f"{stage}/dropped",
+                                       weight=lambda d, s=stage: int(d["reason"].startswith(s + "/")))
                 current = result["kept"]
                 all_drops.append(result["dropped"])
                 all_metrics.append(result["metrics"])

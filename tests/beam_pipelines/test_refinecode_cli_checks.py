@@ -60,6 +60,8 @@ def test_progress_lines_and_empty_input_warning(tmp_path, capsys):
     assert f"read {stats['input']:,} files 0 dropped" in last
     assert f"preprocess {stats['input']:,} in {pre:,} kept {stats['dropped_by_stage']['preprocess']:,} dropped" in last
     assert f"dedup {pre:,} in {stats['kept']:,} kept" in last
+    # both dedup stages run as one transform; each one's drops are still shown apart
+    assert f"exact_dedup {stats['dropped_by_stage'].get('exact_dedup', 0):,} dropped" in last
     assert "docs/s" in last
     # The zero-byte JSONL input is named in the summary and in stats.json.
     assert any("empty.jsonl is empty (0 bytes): nothing was read from it" in w for w in stats["warnings"])
