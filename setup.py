@@ -55,5 +55,5 @@ setup(
     include_package_data=True,
     install_requires=STACK,
     extras_require={"dev": DEV},
-    entry_points={"console_scripts": ["opencoder=opencoder_jax.app.cli:main"]},
+    entry_points={"console_scripts": ["opencoder=opencoder_jax.cli:main"]},
 )

@@ -174,7 +174,7 @@ def build_corpus(files: int, out: str, seed: int = 0, shards: int = 16) -> dict:
 def run_ours(corpus: str, stages: str, workers: int, dedup: str, work: str) -> dict:
     stage_list = "preprocess,exact_dedup,fuzzy_dedup" if stages == "dedup" else None
     out = os.path.join(work, f"ours-{stages}-{dedup}-w{workers}")
-    cmd = [sys.executable, "-c", "import sys; from opencoder_jax.app import cli; sys.exit(cli.main(sys.argv[1:]))",
+    cmd = [sys.executable, "-c", "import sys; from opencoder_jax import cli; sys.exit(cli.main(sys.argv[1:]))",
            "data", "refinecode", "--input", os.path.join(corpus, "*.jsonl"), "--output", out, "--overwrite",
            "--no_report", "--workers", str(workers), "--num_shards", "16",
            "--gin_param", f"RefinecodeConfig.dedup = '{dedup}'"]

@@ -70,7 +70,7 @@ def test_train_data_flag_names_the_stage_mixture_components(tmp_path):
 
 
 def test_sft_extract_languages_and_quickstart_benchmarks():
-    from opencoder_jax.app.quickstart import QuickstartConfig
+    from opencoder_jax.quickstart import QuickstartConfig
     from opencoder_jax.synth.sft_extract import SFTExtractConfig
 
     with pytest.raises(ValueError, match=r"unknown language 'pyhton'.*did you mean 'python'"):

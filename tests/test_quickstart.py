@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from opencoder_jax.app import cli, quickstart
+from opencoder_jax import cli, quickstart
 
 TINY = [
     "--workers", "1",
@@ -166,7 +166,7 @@ def test_report_without_results(tmp_path):
 def test_quickstart_default(tmp_path):
     """`make quickstart` itself (the default settings: about 20 minutes on 2 cores)."""
     out = str(tmp_path / "qs")
-    proc = subprocess.run([sys.executable, "-m", "opencoder_jax.app.cli", "quickstart", "--output", out],
+    proc = subprocess.run([sys.executable, "-m", "opencoder_jax.cli", "quickstart", "--output", out],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.load(open(os.path.join(out, "quickstart.json")))

@@ -13,7 +13,7 @@ from beam_pipelines.stage import StageContext
 from beam_pipelines.stage_testing import run_stage_locally
 from beam_pipelines.stages import decontaminate as stage
 import opencoder_jax
-from opencoder_jax.app import cli
+from opencoder_jax import cli
 
 STDLIB = sysconfig.get_paths()["stdlib"]
 MBPP_FILE = os.path.join(os.path.dirname(opencoder_jax.__file__), "eval", "data", "mbpp", "mbpp.jsonl")

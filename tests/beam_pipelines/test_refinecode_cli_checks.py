@@ -6,7 +6,7 @@ import re
 import pytest
 
 from beam_pipelines.refinecode_main import format_summary
-from opencoder_jax.app import cli
+from opencoder_jax import cli
 from opencoder_jax.report import plots
 
 

@@ -5,7 +5,7 @@ import os
 import shutil
 
 from beam_pipelines.array_record_io import read_array_record_file
-from opencoder_jax.app import cli
+from opencoder_jax import cli
 
 GOOD_PY = '''# Copyright (c) 2021 Example Corp. All rights reserved.
 # Licensed under the Apache License, Version 2.0.

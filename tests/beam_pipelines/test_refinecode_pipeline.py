@@ -12,7 +12,7 @@ import pytest
 from beam_pipelines.array_record_io import read_array_record_file
 from beam_pipelines.refinecode import parse_stages
 from beam_pipelines.refinecode_main import check_output_writable
-from opencoder_jax.app import cli
+from opencoder_jax import cli
 from opencoder_jax.document import make_id
 
 

@@ -8,7 +8,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from beam_pipelines.array_record_io import (ReadFromArrayRecord, WriteToArrayRecord, match_files,
                                             read_array_record_file)
-from opencoder_jax.app import cli
+from opencoder_jax import cli
 from tests.helpers.memory_filesystem import FILES  # importing registers the memtest:// scheme
 
 

@@ -48,7 +48,7 @@ def test_refinecode_on_a_tree_with_a_fifo_finishes_and_counts_it(tmp_path):
     _tree_with_special_files(tmp_path / "in")
     # A subprocess, so that a regression (a blocked open) fails the test instead of hanging it.
     proc = subprocess.run(
-        [sys.executable, "-m", "opencoder_jax.app.cli", "data", "refinecode", "--input", str(tmp_path / "in"),
+        [sys.executable, "-m", "opencoder_jax.cli", "data", "refinecode", "--input", str(tmp_path / "in"),
          "--output", str(tmp_path / "out"), "--stages", "preprocess", "--no_report", "--num_shards", "1"],
         cwd=REPO, capture_output=True, text=True, timeout=300,
         env=dict(os.environ, PYTHONPATH=str(REPO)))

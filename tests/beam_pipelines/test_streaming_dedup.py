@@ -14,7 +14,7 @@ import textwrap
 
 import pytest
 
-from opencoder_jax.app import cli
+from opencoder_jax import cli
 
 
 def _source(module) -> str:

@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from beam_pipelines import tokenize as tok_job
-from opencoder_jax.app import cli
+from opencoder_jax import cli
 from opencoder_jax.data import loader, token_shards
 from opencoder_jax.tokenizer.fingerprint import tokenizer_sha256
 from opencoder_jax.train import inputs

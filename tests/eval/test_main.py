@@ -5,7 +5,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from opencoder_jax.app import cli
+from opencoder_jax import cli
 from opencoder_jax.eval import benchmarks as bm
 
 

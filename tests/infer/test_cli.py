@@ -11,7 +11,7 @@ import time
 import httpx
 import pytest
 
-from opencoder_jax.app import cli
+from opencoder_jax import cli
 
 
 def test_generate_jsonl_in_and_out(hf_dir, engine, tmp_path):
@@ -49,7 +49,7 @@ def test_serve_subprocess_answers_the_openai_client(hf_dir):
     openai = pytest.importorskip("openai")
     port = _free_port()
     env = {**os.environ, "JAX_PLATFORMS": "cpu"}
-    proc = subprocess.Popen([sys.executable, "-m", "opencoder_jax.app.cli", "serve", "--hf", hf_dir, "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "opencoder_jax.cli", "serve", "--hf", hf_dir, "--port", str(port),
                              "--model-name", "tiny", "--log-level", "warning"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:

@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from opencoder_jax.app.cli import main
+from opencoder_jax.cli import main
 from opencoder_jax.model import hf_io, loading, orbax_io
 
 torch = pytest.importorskip("torch")

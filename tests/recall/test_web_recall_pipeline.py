@@ -34,7 +34,7 @@ def recall_run(tmp_path_factory, recall_corpus, recall_tokenizer_dir):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from opencoder_jax.app.cli import main
+    from opencoder_jax.cli import main
 
     positives, negatives = recall_corpus
     seeds, web_code = split_by_hash(positives, 0.45)
@@ -152,7 +152,7 @@ def test_recalled_documents_tokenize_into_the_code_web_mixture(recall_run, recal
 
 def test_cli_flags_reach_the_config(monkeypatch, recall_tokenizer_dir, tmp_path):
     import beam_pipelines.web_recall_main as main_module
-    from opencoder_jax.app.cli import main
+    from opencoder_jax.cli import main
 
     seen = {}
     monkeypatch.setattr(main_module, "run_web_recall", lambda *a, **k: seen.update(config=a[4], segmenter=a[3]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import os
 
-from opencoder_jax.app import cli
+from opencoder_jax import cli
 from tests.synth import scripts as S
 from tests.synth.scripted_endpoint import ScriptedEndpoint
 from tests.synth.test_generators import HEAP_OK, qa

@@ -103,7 +103,7 @@ def test_cli_against_an_opencoder_serve_process(checkpoint, tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "JAX_PLATFORMS": "cpu"}
-    server = subprocess.Popen([sys.executable, "-m", "opencoder_jax.app.cli", "serve", "--checkpoint", checkpoint,
+    server = subprocess.Popen([sys.executable, "-m", "opencoder_jax.cli", "serve", "--checkpoint", checkpoint,
                                "--port", str(port), "--model-name", MODEL, "--log-level", "warning"], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
@@ -119,7 +119,7 @@ def test_cli_against_an_opencoder_serve_process(checkpoint, tmp_path):
         seeds = tmp_path / "seeds.jsonl"
         S.write_seed_documents(seeds, ["SEED_a", "SEED_b"], extra_texts=[S.LOW_SCORE_TEXT])
         out = str(tmp_path / "out")
-        done = subprocess.run([sys.executable, "-m", "opencoder_jax.app.cli", "synth", "educational", "--server", url,
+        done = subprocess.run([sys.executable, "-m", "opencoder_jax.cli", "synth", "educational", "--server", url,
                                "--input", str(seeds), "--output", out, "--max_tokens", "16", "--no_progress"],
                               env=env, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, done.stderr

@@ -118,7 +118,7 @@ def test_sigkill_of_the_cli_mid_request_then_resume(tmp_path):
     script = dict(SCRIPT)
     script["SEED_3"] = [("hold", SCRIPT["SEED_3"][0]), SCRIPT["SEED_3"][0]]
     with ScriptedEndpoint(script) as ep:
-        cmd = [sys.executable, "-m", "opencoder_jax.app.cli", "synth", "snippets", "--input", str(seeds), "--output", out,
+        cmd = [sys.executable, "-m", "opencoder_jax.cli", "synth", "snippets", "--input", str(seeds), "--output", out,
                "--server", ep.url, "--concurrency", "1", "--no_decontaminate", "--no_progress",
                "--sandbox_timeout", "5", "--sandbox_workers", "2"]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

@@ -39,7 +39,7 @@ def stdlib_texts(chunk_chars: int = 4000) -> list[str]:
 @pytest.fixture(scope="session")
 def corpus(tmp_path_factory):
     """{'docs': document shards, 'tokenizer': tokenizer dir, 'tokens': token-shard dir}."""
-    from opencoder_jax.app import cli
+    from opencoder_jax import cli
     from tests.helpers.tokenizer_corpus import write_document_shard
 
     root = tmp_path_factory.mktemp("train_corpus")
@@ -57,7 +57,7 @@ def corpus(tmp_path_factory):
 
 
 def train_cmd(workdir: str, *args: str) -> list[str]:
-    return [sys.executable, "-m", "opencoder_jax.app.cli", "train", "--workdir", workdir, *args]
+    return [sys.executable, "-m", "opencoder_jax.cli", "train", "--workdir", workdir, *args]
 
 
 def run_subprocess(cmd: list[str], env_extra: dict | None = None, timeout: int = 300, check: bool = True):

@@ -54,7 +54,7 @@ def load_params(workdir, step):
 
 def test_tiny_config_lowers_the_loss(corpus, tmp_path):
     """The tiny stage file as shipped (only --steps shortened), in-process through the CLI."""
-    from opencoder_jax.app import cli
+    from opencoder_jax import cli
 
     workdir = str(tmp_path / "tiny")
     assert cli.main(["train", "--gin_file", "train/tiny/pretrain.gin", "--workdir", workdir, "--data", corpus["tokens"],
@@ -133,7 +133,7 @@ def test_sharded_step_on_8_devices_equals_1_device():
 
 
 def in_process_train(workdir, *args):
-    from opencoder_jax.app import cli
+    from opencoder_jax import cli
 
     return cli.main(["train", "--workdir", workdir, *args])
 

@@ -86,7 +86,7 @@ def say(msg: str) -> None:
 
 def opencoder_command(*args: str) -> list[str]:
     """`opencoder ARGS` in a fresh interpreter (its own gin state and JAX runtime)."""
-    return [sys.executable, "-m", "opencoder_jax.app.cli", *args]
+    return [sys.executable, "-m", "opencoder_jax.cli", *args]
 
 
 def run_logged(argv: list[str], log_path: str, heartbeat: Callable[[], str | None] | None = None) -> None:

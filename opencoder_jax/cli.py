@@ -32,7 +32,7 @@ COMMANDS = (
     (("data", "recall"), "beam_pipelines.web_recall_main", "recall code-related web pages (fastText, 3 rounds)"),
     (("tokenizer", "train"), "opencoder_jax.tokenizer.train", "train a byte-fallback BPE tokenizer"),
     (("report",), "opencoder_jax.report.cli", "write report.html for a refinecode output dir"),
-    (("quickstart",), "opencoder_jax.app.quickstart", "the main job on the embedded default corpus"),
+    (("quickstart",), "opencoder_jax.quickstart", "the main job on the embedded default corpus"),
     (("generate",), "opencoder_jax.infer.generate", "complete prompts (text or JSONL) with a model -> JSONL"),
     (("serve",), "opencoder_jax.infer.server", "serve a model over the OpenAI HTTP API"),
     (("train",), "opencoder_jax.train.main", "train one stage (pretrain/anneal/sft) from a gin file"),

@@ -46,9 +46,9 @@ from opencoder_jax import config as gin_config
 from opencoder_jax.data.array_record_file import count_records
 from opencoder_jax.names import check_names
 from opencoder_jax.report.quickstart_report import TRAIN_STAGES, stage_headline
-from opencoder_jax.app.stage_log import logged as _logged, opencoder_command, run_logged, say as _say
+from opencoder_jax.stage_log import logged as _logged, opencoder_command, run_logged, say as _say
 from opencoder_jax.train.metrics import read_metrics
-from opencoder_jax.app.stage_log import tail as _tail
+from opencoder_jax.stage_log import tail as _tail
 
 QUICKSTART_GIN = ("quickstart_corpus.gin", "quickstart.gin")
 STAGES = ("refinecode", "tokenizer", "tokenize", "sft_data", "pretrain", "anneal", "sft", "eval", "report")
