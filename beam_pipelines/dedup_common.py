@@ -45,6 +45,17 @@ def unit_id_of_key(key: str, level: str) -> str:
     return unit_id_of_token(key) if level == "file" else key
 
 
+def unit_verdict(key: str, verdicts, level: str, stage: str) -> tuple[str, int, bool, tuple[str, int]]:
+    """A unit's (keeper id, cluster size, is it the keeper, its metric pair) from the verdicts
+    its key received (none: a unit alone in its cluster). Both dedup graphs decide with it."""
+    self_id = unit_id_of_key(key, level)
+    verdicts = set(verdicts)  # identical copies of a unit may each bring one
+    keeper_id, size = min(verdicts) if verdicts else (self_id, 1)
+    is_keeper = keeper_id == self_id
+    metric = f"{stage}/cluster_size/{cluster_size_label(size)}" if is_keeper else f"{stage}/units_removed"
+    return keeper_id, size, is_keeper, (metric, 1)
+
+
 def cluster_size_label(n: int) -> str:
     """Histogram bucket: the size itself up to 16, then power-of-two ranges (17-32, ...)."""
     if n <= 16:
@@ -79,14 +90,8 @@ class _Decide(beam.DoFn):
 
     def process(self, key_and_groups):
         key, groups = key_and_groups
-        self_id = unit_id_of_key(key, self._level)
-        verdicts = set(groups["verdict"])  # identical copies of a unit may each bring one
-        keeper_id, size = min(verdicts) if verdicts else (self_id, 1)
-        is_keeper = keeper_id == self_id
-        if is_keeper:
-            yield beam.pvalue.TaggedOutput("metrics", (f"{self._stage}/cluster_size/{cluster_size_label(size)}", 1))
-        else:
-            yield beam.pvalue.TaggedOutput("metrics", (f"{self._stage}/units_removed", 1))
+        keeper_id, size, is_keeper, metric = unit_verdict(key, groups["verdict"], self._level, self._stage)
+        yield beam.pvalue.TaggedOutput("metrics", metric)
         first = True
         for doc in groups["docs"]:
             # At file level several documents can share one unit key only if they are the same

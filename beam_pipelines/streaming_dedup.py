@@ -37,10 +37,9 @@ from beam_pipelines.array_record_io import (
 )
 from beam_pipelines.dedup_common import (
     WriteDuplicateSample,
-    cluster_size_label,
     doc_unit_key,
     is_valid_document,
-    unit_id_of_key,
+    unit_verdict,
 )
 from beam_pipelines.stage import StageContext, make_drop
 from opencoder_jax.document import text_bytes
@@ -146,14 +145,8 @@ class _DecideLocs(beam.DoFn):
 
     def process(self, key_and_groups):
         key, groups = key_and_groups
-        self_id = unit_id_of_key(key, self._level)
-        verdicts = set(groups["verdict"])  # identical copies of a unit may each bring one
-        keeper_id, size = min(verdicts) if verdicts else (self_id, 1)
-        is_keeper = keeper_id == self_id
-        if is_keeper:
-            yield beam.pvalue.TaggedOutput("metrics", (f"{self._stage}/cluster_size/{cluster_size_label(size)}", 1))
-        else:
-            yield beam.pvalue.TaggedOutput("metrics", (f"{self._stage}/units_removed", 1))
+        keeper_id, size, is_keeper, metric = unit_verdict(key, groups["verdict"], self._level, self._stage)
+        yield beam.pvalue.TaggedOutput("metrics", metric)
         # several documents under one file-level key are the same (repo, path, content, stars,
         # date): the first (smallest loc) is kept, the others are its copies (as ApplyVerdicts)
         for i, loc in enumerate(sorted(groups["locs"])):
