@@ -3,8 +3,6 @@
 Reference: pygments' own token stream (lexer.get_tokens), split into the five comment-like
 types vs the rest. A scanner must give exactly that split, or None (then pygments runs).
 """
-import glob
-import os
 import sysconfig
 
 import pytest
@@ -13,14 +11,7 @@ from hypothesis import strategies as st
 from pygments.lexers import get_lexer_by_name
 
 from opencoder_jax.refinecode.signals import comment_scanners as S
-from opencoder_jax.refinecode.signals.comment_split import COMMENT_TOKEN_TYPES
-
-
-def pygments_split(lang: str, text: str) -> tuple[str, str]:
-    code, comments = [], []
-    for t, v in get_lexer_by_name(lang).get_tokens(text):
-        (comments if t in COMMENT_TOKEN_TYPES else code).append(v)
-    return "".join(code), "".join(comments)
+from tests.helpers.pygments_reference import pygments_split, real_files
 
 
 def check(lang: str, text: str) -> bool:
@@ -188,14 +179,6 @@ def test_js_fuzz_of_tricky_pieces(pieces):
     check("javascript", "".join(pieces))
 
 
-def real_files(roots, exts, limit, max_bytes=150_000):
-    found = []
-    for root in roots:
-        for ext in exts:
-            found += sorted(glob.glob(os.path.join(root, "**", "*" + ext), recursive=True))
-    return [p for p in found if os.path.isfile(p) and os.path.getsize(p) < max_bytes][:limit]
-
-
 JS_ROOTS = [sysconfig.get_paths()["purelib"], "/usr/share/javascript", "/usr/share/doc", "/usr/lib/node_modules"]
 
 
@@ -215,20 +198,20 @@ def test_real_c_headers_match_pygments():
 
 @pytest.mark.slow
 def test_many_real_c_and_cpp_files_match_pygments():
-    _check_real("c", real_files(["/usr/include"], [".h"], 300), 0.8)
-    cpp = real_files(["/usr/include", sysconfig.get_paths()["purelib"]], [".hpp", ".cpp", ".cc"], 200)
+    _check_real("c", real_files(["/usr/include"], [".h"], 300, max_bytes=150_000), 0.8)
+    cpp = real_files(["/usr/include", sysconfig.get_paths()["purelib"]], [".hpp", ".cpp", ".cc"], 200, max_bytes=150_000)
     _check_real("cpp", cpp, 0.8)
 
 
 @pytest.mark.slow
 def test_real_html_files_match_pygments():
-    paths = real_files(["/usr/share/doc", sysconfig.get_paths()["purelib"]], [".html"], 200)
+    paths = real_files(["/usr/share/doc", sysconfig.get_paths()["purelib"]], [".html"], 200, max_bytes=150_000)
     assert paths, "no HTML files on this machine"
     _check_real("html", paths, 0.9)
 
 
 @pytest.mark.slow
 def test_real_js_files_match_pygments():
-    paths = real_files(JS_ROOTS, [".js"], 300)
+    paths = real_files(JS_ROOTS, [".js"], 300, max_bytes=150_000)
     assert paths, "no JavaScript files on this machine"
     _check_real("javascript", paths, 0.9)

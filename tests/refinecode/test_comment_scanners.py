@@ -5,8 +5,6 @@ types vs the rest. A scanner must give exactly that split, or None (then pygment
 Also checks the fast_lexer driver (joined rules, skip regexes, bygroups/using replay) on the
 same inputs, since the filter falls back to it.
 """
-import glob
-import os
 import sysconfig
 
 import pytest
@@ -17,13 +15,7 @@ from pygments.lexers import get_lexer_by_name
 from opencoder_jax.refinecode.signals import comment_scanners as S
 from opencoder_jax.refinecode.signals import fast_lexer
 from opencoder_jax.refinecode.signals.comment_split import COMMENT_TOKEN_TYPES, split_code_and_comments
-
-
-def pygments_split(lang: str, text: str) -> tuple[str, str]:
-    code, comments = [], []
-    for t, v in get_lexer_by_name(lang).get_tokens(text):
-        (comments if t in COMMENT_TOKEN_TYPES else code).append(v)
-    return "".join(code), "".join(comments)
+from tests.helpers.pygments_reference import pygments_split, real_files
 
 
 def check(lang: str, text: str) -> bool:
@@ -127,17 +119,9 @@ def test_fast_lexer_fuzz_c_like(pieces, lang):
     check(lang, "".join(pieces))
 
 
-def _real_files(pattern_roots, exts, limit):
-    found = []
-    for root in pattern_roots:
-        for ext in exts:
-            found += sorted(glob.glob(os.path.join(root, "**", "*" + ext), recursive=True))
-    return [p for p in found if os.path.getsize(p) < 200_000][:limit]
-
-
 @pytest.mark.slow
 def test_real_python_files_match_pygments():
-    files = _real_files([sysconfig.get_paths()["stdlib"]], [".py"], 400)
+    files = real_files([sysconfig.get_paths()["stdlib"]], [".py"], 400, max_bytes=200_000)
     handled = 0
     for path in files:
         with open(path, encoding="utf-8", errors="replace") as f:
@@ -147,6 +131,6 @@ def test_real_python_files_match_pygments():
 
 @pytest.mark.slow
 def test_real_c_headers_through_fast_lexer_match_pygments():
-    for path in _real_files(["/usr/include"], [".h"], 150):
+    for path in real_files(["/usr/include"], [".h"], 150, max_bytes=200_000):
         with open(path, encoding="utf-8", errors="replace") as f:
             check("c", f.read())
