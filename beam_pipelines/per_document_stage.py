@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import apache_beam as beam
 
-from beam_pipelines.stage import stage_output
+from beam_pipelines.stage import make_drop, stage_output
 from opencoder_jax.refinecode.steps import DocumentStep, Outcome
 
 
@@ -48,8 +48,6 @@ class PerDocumentStage(beam.PTransform):
 
     def __init__(self, step: DocumentStep, drop_record=None):
         super().__init__()
-        from beam_pipelines.stage import make_drop
-
         self.step = step
         self._drop_record = drop_record or make_drop
 

@@ -64,12 +64,6 @@ def parse_stages(spec: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
     return tuple(names)
 
 
-def import_stage_modules(names=STAGE_ORDER) -> None:
-    """Kept for callers: the stage registry (imported above) already registered every stage's
-    gin configurables."""
-    check_names("stage", list(names), STAGE_ORDER)
-
-
 def make_stage(name: str, context: StageContext) -> beam.PTransform:
     check_names("stage", [name], STAGE_ORDER)
     return STAGES[name](context)

@@ -14,7 +14,7 @@ from beam_pipelines.embedded_corpus import EmbeddedCorpusConfig
 from beam_pipelines.output_dir import prepare_output_dir
 from beam_pipelines.progress import LiveProgress
 from beam_pipelines.refinecode import (STAGE_ORDER, STATS_PREFIX, RefinecodeConfig, build_refinecode,
-                                      import_stage_modules, parse_stages)
+                                      parse_stages)
 from beam_pipelines.stats import assemble_stats, read_stats_pairs
 from opencoder_jax import config as gin_config
 from opencoder_jax.refinecode.preprocess import PreprocessConfig
@@ -197,7 +197,6 @@ def run(args, beam_args: list[str] | None = None) -> int:
         overrides.append(f"RefinecodeConfig.num_shards = {args.num_shards}")
     if args.dedup_level:
         overrides += [f"ExactDedupConfig.level = '{args.dedup_level}'", f"FuzzyDedupConfig.level = '{args.dedup_level}'"]
-    import_stage_modules()
     gin_config.parse_gin(args.gin_file, overrides, defaults=default_gin_files())
     beam_args = local_worker_args(args.runner, args.workers, beam_args)
     run_refinecode(args.input, args.output, args.runner, beam_args, args.overwrite, report=not args.no_report,

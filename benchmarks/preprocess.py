@@ -72,10 +72,8 @@ def bench_rules(files, config, max_read):
 
 def bench_beam(corpus_gin_params, sink="sharded"):
     from opencoder_jax import config as gin_config
-    from beam_pipelines.refinecode import import_stage_modules
-    from beam_pipelines.refinecode_main import default_gin_files, run_refinecode
+    from beam_pipelines.refinecode_main import default_gin_files, run_refinecode  # registers the stages' gin configs
 
-    import_stage_modules()
     gin_config.parse_gin([], ["RefinecodeConfig.stages = ['preprocess']", f"RefinecodeConfig.sink = '{sink}'",
                               *corpus_gin_params],
                          defaults=default_gin_files())

@@ -22,11 +22,9 @@ from benchmarks.preprocess import QUICKSTART_PACKAGES  # noqa: E402
 
 
 def one_run(progress: bool, stages: list[str]) -> tuple[float, int, int]:
-    from beam_pipelines.refinecode import import_stage_modules
-    from beam_pipelines.refinecode_main import default_gin_files, run_refinecode
+    from beam_pipelines.refinecode_main import default_gin_files, run_refinecode  # registers the stages' gin configs
     from opencoder_jax import config as gin_config
 
-    import_stage_modules()
     gin_config.parse_gin([], [f"RefinecodeConfig.stages = {stages!r}",
                               f"EmbeddedCorpusConfig.packages = {list(QUICKSTART_PACKAGES)!r}"],
                          defaults=default_gin_files())

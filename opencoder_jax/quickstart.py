@@ -459,9 +459,7 @@ def _run_stage(ctx: Context, stage: str, index: int, total: int, fresh: bool) ->
 
 
 def _import_configurables() -> None:
-    from beam_pipelines.refinecode import import_stage_modules
-
-    import_stage_modules()
+    import beam_pipelines.stage_registry  # noqa: F401 - every stage's gin configurables
     import beam_pipelines.tokenize  # noqa: F401 - TokenizeConfig
     import opencoder_jax.synth.sft_extract  # noqa: F401 - SFTExtractConfig
     import opencoder_jax.tokenizer.train  # noqa: F401 - TokenizerTrainConfig
