@@ -5,6 +5,11 @@ of `opencoder data refinecode`, side by side with datatrove's exact + MinHash pi
       real source files of the local Python installations (pyenv stdlibs, site-packages),
       plus planted exact copies (8.7% of the files) and near copies (4.35%: one word
       changed mid-file), as JSONL shards {"id", "repo_name", "path", "content", "stars"}.
+  python benchmarks/scale.py sources --out /tmp/scale/src
+      more real code for the 200k corpus (this machine's Python installations hold ~99k
+      usable files): pinned wheels from PyPI (ansible, Django, Home Assistant, pulumi-aws,
+      mypy, twisted, sphinx) and Debian's linux-source-6.1 (~55k .c/.h), unpacked under
+      <out>/pkgs; then `corpus ... --extra_roots /tmp/scale/src/pkgs /usr/include`.
   python benchmarks/scale.py ours --corpus /tmp/scale/c10k --stages dedup|all [--workers 2]
         [--dedup streaming|in_memory]
       runs the CLI in a child process; one JSON line: wall_s, peak tree RSS, kept count, ...
@@ -96,9 +101,36 @@ def run_measured(cmd: list[str], env=None, log_path: str | None = None) -> dict:
 
 # ---------------------------------------------------------------- corpus
 
-def _candidates() -> list[str]:
+EXTRA_WHEELS = ("ansible==10.7.0", "Django==5.1.4", "homeassistant==2024.3.3", "pulumi-aws==6.60.0",
+                "mypy==1.13.0", "twisted==24.11.0", "sphinx==8.1.3")
+
+
+def fetch_sources(out: str) -> dict:
+    """Download and unpack the extra real code named in the module docstring."""
+    import tarfile
+    import zipfile
+
+    dl, pkgs = os.path.join(out, "dl"), os.path.join(out, "pkgs")
+    os.makedirs(dl, exist_ok=True)
+    for spec in EXTRA_WHEELS:
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
+                        "-q", "-d", dl, spec], check=True)
+    subprocess.run(["apt-get", "download", "linux-source-6.1"], cwd=dl, check=True)
+    for name in os.listdir(dl):
+        path, dest = os.path.join(dl, name), os.path.join(pkgs, name.split("-")[0])
+        if name.endswith(".whl") and not os.path.isdir(dest):
+            zipfile.ZipFile(path).extractall(dest)
+        elif name.endswith(".deb") and not os.path.isdir(dest):
+            subprocess.run(["dpkg-deb", "-x", path, os.path.join(out, "deb")], check=True)
+            for tar in glob.glob(os.path.join(out, "deb/usr/src/linux-source-*.tar.xz")):
+                with tarfile.open(tar) as t:
+                    t.extractall(dest, filter="data")
+    return {"roots": [pkgs], "files": sum(len(f) for _, _, f in os.walk(pkgs))}
+
+
+def _candidates(extra_roots=()) -> list[str]:
     out = []
-    for root in SOURCE_ROOTS:
+    for root in SOURCE_ROOTS + list(extra_roots):
         for dirpath, _, files in os.walk(root):
             for name in files:
                 if name.endswith(EXTS):
@@ -123,9 +155,9 @@ def _near_copy(text: str, rng: random.Random) -> str:
     return " ".join(words)
 
 
-def build_corpus(files: int, out: str, seed: int = 0, shards: int = 16) -> dict:
+def build_corpus(files: int, out: str, seed: int = 0, shards: int = 16, extra_roots=()) -> dict:
     rng = random.Random(seed)
-    paths = _candidates()
+    paths = _candidates(extra_roots)
     rng.shuffle(paths)
     n_exact, n_near = round(files * 0.087), round(files * 0.0435)
     n_real = files - n_exact - n_near
@@ -163,7 +195,7 @@ def build_corpus(files: int, out: str, seed: int = 0, shards: int = 16) -> dict:
     for h in handles:
         h.close()
     info = {"files": len(rows), "real": n_real, "planted_exact": n_exact, "planted_near": n_near,
-            "content_mb": round(total / 1e6, 1)}
+            "content_mb": round(total / 1e6, 1), "extra_roots": list(extra_roots)}
     with open(os.path.join(out, "corpus.json"), "w") as f:
         json.dump(info, f)
     return info
@@ -297,6 +329,9 @@ def main(argv=None) -> int:
     c.add_argument("--files", type=int, required=True)
     c.add_argument("--out", required=True)
     c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--extra_roots", nargs="*", default=[], help="more directories of real source files")
+    s = sub.add_parser("sources")
+    s.add_argument("--out", required=True)
     o = sub.add_parser("ours")
     o.add_argument("--corpus", required=True)
     o.add_argument("--stages", choices=("dedup", "all"), default="dedup")
@@ -313,11 +348,15 @@ def main(argv=None) -> int:
     k.add_argument("--b", required=True)
     args = ap.parse_args(argv)
     if args.cmd == "corpus":
-        print(json.dumps(build_corpus(args.files, args.out, args.seed)))
+        print(json.dumps(build_corpus(args.files, args.out, args.seed, extra_roots=args.extra_roots)))
+    elif args.cmd == "sources":
+        print(json.dumps(fetch_sources(args.out)))
     elif args.cmd == "compare":
         a, b = (set(open(p).read().split("\n")) - {""} for p in (args.a, args.b))
         print(json.dumps({"a": len(a), "b": len(b), "identical": a == b, "only_a": len(a - b), "only_b": len(b - a)}))
     else:
+        if args.work:
+            os.makedirs(args.work, exist_ok=True)
         work = args.work or tempfile.mkdtemp(prefix=f"scale-{args.cmd}-", dir=os.path.dirname(args.corpus.rstrip("/")))
         if args.cmd == "ours":
             res = run_ours(args.corpus, args.stages, args.workers, args.dedup, work)

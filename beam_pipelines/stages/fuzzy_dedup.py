@@ -4,7 +4,8 @@ Defaults: word 5-gram shingles, 2048 permutations, 16 bands x 128 rows (catches 
 above ~0.98 Jaccard), keeper rule inside each cluster. Graph:
 
   docs --batch--> shingles -> MinHash (vectorised) -> band keys      [per worker]
-       -> (band key, token) -> GroupByKey -> star edges to the smallest token per bucket
+       -> buckets of 2+ units (`lsh_buckets.py`: band keys shuffled as packed byte blocks)
+       -> star edges to the smallest token per bucket
        -> Distinct -> [optional exact-Jaccard verification] -> connected components
        -> (root, member) -> GroupByKey -> verdicts -> join with the documents.
 
@@ -32,6 +33,7 @@ from beam_pipelines.dedup_common import (
     repo_unit_id,
     token_unit_key,
 )
+from beam_pipelines.lsh_buckets import LshBuckets
 from beam_pipelines.stage import StageContext, stage_output
 from opencoder_jax.refinecode.dedup_config import FuzzyDedupConfig
 from opencoder_jax.refinecode.keeper import keeper_token, latest_commit_date, most_stars, unit_id_of_token
@@ -199,8 +201,7 @@ class FuzzyVerdicts(beam.PTransform):
             units, hashes = repo.units, repo.hashes
         edges = (
             units
-            | "BandPairs" >> beam.FlatMap(lambda tk: [(key, tk[0]) for key in tk[1]])
-            | "Buckets" >> beam.GroupByKey()
+            | "Buckets" >> LshBuckets()
             | "StarEdges" >> beam.FlatMap(_star_edges)
             | "DistinctEdges" >> beam.Distinct()
         )

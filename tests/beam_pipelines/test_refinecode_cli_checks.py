@@ -93,10 +93,12 @@ def test_local_runs_default_to_every_core(monkeypatch):
     from beam_pipelines import refinecode_main
 
     monkeypatch.delenv(refinecode_main.WORKERS_ENV, raising=False)
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
     monkeypatch.setattr(refinecode_main.os, "cpu_count", lambda: 6)
     assert refinecode_main.default_local_workers() == 6
     assert refinecode_main.local_worker_args("FnApiRunner", 6, []) == [
         "--direct_num_workers=6", "--direct_running_mode=multi_processing"]
+    assert refinecode_main.os.environ["MALLOC_ARENA_MAX"] == "2"  # inherited by the SDK workers
     monkeypatch.setenv(refinecode_main.WORKERS_ENV, "2")
     assert refinecode_main.default_local_workers() == 2
     monkeypatch.setenv(refinecode_main.WORKERS_ENV, "0")
