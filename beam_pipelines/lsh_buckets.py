@@ -8,6 +8,8 @@ buffers each one as its own Python objects (~250 bytes apiece, ~1.2 GB of the ru
 (unit, band); per band, a sort of the rows finds the colliding digests, and only those
 members are joined back to their tokens. Token ids are 16-byte BLAKE2b digests of the
 tokens (a 2^-128 chance of two tokens sharing one, as for the band keys themselves).
+Blocks are keyed by (band, first digest byte mod `partitions_per_band`), so a distributed
+runner sorts 16 x 16 groups in parallel by default, and equal digests always meet.
 """
 from __future__ import annotations
 
@@ -34,10 +36,12 @@ def _window(value):
 
 
 class _BandBlocks(beam.DoFn):
-    """(token, band keys) -> main: (band prefix, block of rows); "tokens": (token id, token)."""
+    """(token, band keys) -> main: (band prefix + partition byte, block of rows);
+    "tokens": (token id, token)."""
 
-    def __init__(self, max_units: int):
+    def __init__(self, max_units: int, partitions: int):
         self._max = max_units
+        self._partitions = partitions
 
     def start_bundle(self):
         self._rows: dict[bytes, list[bytes]] = {}
@@ -50,7 +54,8 @@ class _BandBlocks(beam.DoFn):
         for key in keys:
             if len(key) != 2 + _DIGEST:
                 raise ValueError(f"band key of {len(key)} bytes, expected {2 + _DIGEST}")
-            self._rows.setdefault(key[:2], []).append(key[2:] + tid)
+            group = key[:2] + bytes([key[2] % self._partitions])
+            self._rows.setdefault(group, []).append(key[2:] + tid)
         self._units += 1
         if self._units >= self._max:
             yield from self._flush()
@@ -66,8 +71,9 @@ class _BandBlocks(beam.DoFn):
 
 
 def _colliding_members(band_and_blocks):
-    """One band's blocks -> (token id, band key) for every row whose digest is shared."""
-    band, blocks = band_and_blocks
+    """One band partition's blocks -> (token id, band key) for every row whose digest is shared."""
+    group, blocks = band_and_blocks
+    band = group[:2]
     rows = np.frombuffer(b"".join(blocks), dtype=np.uint8).reshape(-1, _ROW)
     if len(rows) < 2:
         return
@@ -97,14 +103,18 @@ class LshBuckets(beam.PTransform):
     """PCollection[(token, band keys)] -> PCollection[(band key, iterable of tokens)] for the
     buckets of two or more rows (what a GroupByKey of (band key, token) would give for them)."""
 
-    def __init__(self, max_units_per_block: int = 4096):
+    def __init__(self, max_units_per_block: int = 4096, partitions_per_band: int = 16):
         super().__init__()
+        if not 1 <= partitions_per_band <= 256:
+            raise ValueError(f"partitions_per_band must be in 1..256, got {partitions_per_band}")
         self._max = max_units_per_block
+        self._partitions = partitions_per_band
 
     def expand(self, units):
-        packed = units | "BandBlocks" >> beam.ParDo(_BandBlocks(self._max)).with_outputs("tokens", main="blocks")
+        packed = units | "BandBlocks" >> beam.ParDo(_BandBlocks(self._max, self._partitions)).with_outputs(
+            "tokens", main="blocks")
         members = (packed.blocks
-                   | "GroupBands" >> beam.GroupByKey()
+                   | "GroupBandPartitions" >> beam.GroupByKey()
                    | "CollidingMembers" >> beam.FlatMap(_colliding_members))
         return ({"buckets": members, "tokens": packed.tokens}
                 | "JoinTokens" >> beam.CoGroupByKey()

@@ -42,13 +42,13 @@ def _reference(units):
     return sorted((k, sorted(v)) for k, v in buckets.items() if len(v) >= 2)
 
 
-@pytest.mark.parametrize("seed,block", [(0, 4096), (1, 3), (2, 1)])
-def test_buckets_equal_a_plain_group_by_key(seed, block):
+@pytest.mark.parametrize("seed,block,partitions", [(0, 4096, 16), (1, 3, 1), (2, 1, 256)])
+def test_buckets_equal_a_plain_group_by_key(seed, block, partitions):
     units = _units(seed, 300, 16)
     expected = _reference(units)
     assert len(expected) > 50  # the corpus has collisions to find
     with TestPipeline(runner="FnApiRunner") as p:
-        got = (p | beam.Create(units) | LshBuckets(max_units_per_block=block)
+        got = (p | beam.Create(units) | LshBuckets(max_units_per_block=block, partitions_per_band=partitions)
                | beam.MapTuple(lambda k, tokens: (k, sorted(tokens))))
         assert_that(got, equal_to(expected))
 
@@ -67,10 +67,16 @@ def test_no_collisions_no_buckets_and_empty_input():
 def test_colliding_members_of_one_band_by_hand():
     row = lambda digest, tid: bytes([digest]) * 16 + bytes([tid]) * 16  # noqa: E731
     blocks = [row(1, 10) + row(2, 11), row(1, 12) + row(3, 13) + row(2, 14)]
-    got = sorted(_colliding_members((b"\x00\x05", blocks)))
+    got = sorted(_colliding_members((b"\x00\x05\x03", blocks)))
     band = b"\x00\x05"
     assert got == sorted([(bytes([10]) * 16, band + bytes([1]) * 16), (bytes([12]) * 16, band + bytes([1]) * 16),
                           (bytes([11]) * 16, band + bytes([2]) * 16), (bytes([14]) * 16, band + bytes([2]) * 16)])
+
+
+def test_partitions_out_of_range_are_an_error():
+    for bad in (0, 257):
+        with pytest.raises(ValueError, match="partitions_per_band"):
+            LshBuckets(partitions_per_band=bad)
 
 
 def test_a_malformed_band_key_is_an_error():
