@@ -20,6 +20,7 @@ from typing import Iterable
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
+from beam_pipelines.stage import in_global_window
 from opencoder_jax.data.array_record_file import write_records
 
 _COPY_CHUNK = 16 << 20
@@ -121,12 +122,8 @@ class _WritePerBundle(beam.DoFn):
             yield from self._flush()
 
     def finish_bundle(self):
-        from apache_beam.transforms.window import GlobalWindow
-        from apache_beam.utils.timestamp import MIN_TIMESTAMP
-        from apache_beam.utils.windowed_value import WindowedValue
-
         for item in self._flush():
-            yield WindowedValue(item, MIN_TIMESTAMP, [GlobalWindow()])
+            yield in_global_window(item)
 
     def _flush(self):
         if not self._records:

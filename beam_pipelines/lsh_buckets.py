@@ -18,6 +18,8 @@ import hashlib
 import apache_beam as beam
 import numpy as np
 
+from beam_pipelines.stage import in_global_window
+
 _ID = 16  # bytes of a token id
 _DIGEST = 16  # bytes of a band digest (a band key is 2 bytes of band index + this)
 _ROW = _DIGEST + _ID
@@ -25,14 +27,6 @@ _ROW = _DIGEST + _ID
 
 def token_id(token: str) -> bytes:
     return hashlib.blake2b(token.encode("utf-8", "surrogatepass"), digest_size=_ID).digest()
-
-
-def _window(value):
-    from apache_beam.transforms.window import GlobalWindow
-    from apache_beam.utils.timestamp import MIN_TIMESTAMP
-    from apache_beam.utils.windowed_value import WindowedValue
-
-    return WindowedValue(value, MIN_TIMESTAMP, [GlobalWindow()])
 
 
 class _BandBlocks(beam.DoFn):
@@ -62,7 +56,7 @@ class _BandBlocks(beam.DoFn):
 
     def finish_bundle(self):
         for item in self._flush():
-            yield _window(item)
+            yield in_global_window(item)
 
     def _flush(self):
         out = [(band, b"".join(rows)) for band, rows in sorted(self._rows.items())]

@@ -24,6 +24,7 @@ from beam_pipelines.array_record_io import (
     stable_shard,
     write_array_record_file,
 )
+from beam_pipelines.stage import in_global_window
 
 _READ_CHUNK = 64  # records read at a time from one run during the merge
 
@@ -48,12 +49,8 @@ class _WriteSortedRuns(beam.DoFn):
             yield from self._flush()
 
     def finish_bundle(self):
-        from apache_beam.transforms.window import GlobalWindow
-        from apache_beam.utils.timestamp import MIN_TIMESTAMP
-        from apache_beam.utils.windowed_value import WindowedValue
-
         for item in self._flush():
-            yield WindowedValue(item, MIN_TIMESTAMP, [GlobalWindow()])
+            yield in_global_window(item)
 
     def _flush(self):
         out = []

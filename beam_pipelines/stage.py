@@ -48,5 +48,14 @@ def make_drop(stage: str, reason: str, doc: Document, **extra: Any) -> dict:
     return drop
 
 
+def in_global_window(value):
+    """`value` as a finish_bundle output (Beam needs an explicit window there)."""
+    from apache_beam.transforms.window import GlobalWindow
+    from apache_beam.utils.timestamp import MIN_TIMESTAMP
+    from apache_beam.utils.windowed_value import WindowedValue
+
+    return WindowedValue(value, MIN_TIMESTAMP, [GlobalWindow()])
+
+
 def stage_output(kept, dropped, metrics) -> dict:
     return {"kept": kept, "dropped": dropped, "metrics": metrics}

@@ -41,7 +41,7 @@ from beam_pipelines.dedup_common import (
     is_valid_document,
     unit_verdict,
 )
-from beam_pipelines.stage import StageContext, make_drop
+from beam_pipelines.stage import StageContext, in_global_window, make_drop
 from opencoder_jax.document import text_bytes
 from opencoder_jax.refinecode.dedup_config import ExactDedupConfig, FuzzyDedupConfig
 
@@ -52,14 +52,6 @@ STAGE_META = {"exact_dedup": ("duplicate", "dup_cluster_size"),
 _SPOOL_PREFIX, _SPOOL_SUFFIX = "spool-", ".array_record"
 _RECORDS_PER_RANGE = 2048  # records per read task (parallelism); read `_READ_CHUNK` at a time
 _READ_CHUNK = 16
-
-
-def _window(value):
-    from apache_beam.transforms.window import GlobalWindow
-    from apache_beam.utils.timestamp import MIN_TIMESTAMP
-    from apache_beam.utils.windowed_value import WindowedValue
-
-    return WindowedValue(value, MIN_TIMESTAMP, [GlobalWindow()])
 
 
 class _Spool(beam.DoFn):
@@ -91,7 +83,7 @@ class _Spool(beam.DoFn):
 
     def finish_bundle(self):
         for tag, value in self._flush():
-            yield _window(value) if tag is None else beam.pvalue.TaggedOutput(tag, _window(value))
+            yield in_global_window(value) if tag is None else beam.pvalue.TaggedOutput(tag, in_global_window(value))
 
     def _flush(self):
         if not self._records:

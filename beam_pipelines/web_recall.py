@@ -31,6 +31,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from beam_pipelines.array_record_io import WriteToArrayRecord, match_files
+from beam_pipelines.stage import in_global_window
 from beam_pipelines.stats import stats_line
 from opencoder_jax.document import to_bytes
 from opencoder_jax.recall.classifier import CodeClassifier
@@ -227,12 +228,8 @@ class ScorePages(beam.DoFn):
         yield page, p
 
     def finish_bundle(self):
-        from apache_beam.transforms.window import GlobalWindow
-        from apache_beam.utils.timestamp import MIN_TIMESTAMP
-        from apache_beam.utils.windowed_value import WindowedValue
-
         for kv in self._counts.items():
-            yield beam.pvalue.TaggedOutput("stats", WindowedValue(kv, MIN_TIMESTAMP, [GlobalWindow()]))
+            yield beam.pvalue.TaggedOutput("stats", in_global_window(kv))
         self._counts = {}
 
 
