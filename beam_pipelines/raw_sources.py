@@ -336,13 +336,20 @@ def _parse_jsonl_line(path, line_no, line):
         yield raw
 
 
-class ReadJsonl(beam.PTransform):
+class _ReadMatchedFiles(beam.PTransform):
+    """Every file matching `pattern`, read as `KIND` records."""
+    KIND = ""
+
     def __init__(self, pattern: str):
         super().__init__()
         self._pattern = pattern
 
     def expand(self, pbegin):
-        return pbegin | ReadSources([("jsonl", p) for p in match_files(self._pattern)], 0)
+        return pbegin | ReadSources([(self.KIND, p) for p in match_files(self._pattern)], 0)
+
+
+class ReadJsonl(_ReadMatchedFiles):
+    KIND = "jsonl"
 
 
 def _parse_parquet_file(path):
@@ -373,10 +380,5 @@ def _parse_parquet_file(path):
                     yield raw
 
 
-class ReadParquet(beam.PTransform):
-    def __init__(self, pattern: str):
-        super().__init__()
-        self._pattern = pattern
-
-    def expand(self, pbegin):
-        return pbegin | ReadSources([("parquet", p) for p in match_files(self._pattern)], 0)
+class ReadParquet(_ReadMatchedFiles):
+    KIND = "parquet"
